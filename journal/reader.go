@@ -1,0 +1,134 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// Bus numbers events and hands each to every sink, in order. It is safe for
+// concurrent use, so injectors may emit from their own goroutines.
+type Bus struct {
+	mu    sync.Mutex
+	seq   int64
+	sinks []Sink
+}
+
+var _ Sink = (*Bus)(nil)
+
+// NewBus fans out to sinks.
+func NewBus(sinks ...Sink) *Bus { return &Bus{sinks: sinks} }
+
+// Subscribe adds a sink for the events that follow.
+func (b *Bus) Subscribe(s Sink) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sinks = append(b.sinks, s)
+}
+
+// Emit stamps the sequence number and forwards the event.
+func (b *Bus) Emit(e *Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seq++
+	e.Seq = b.seq
+	for _, s := range b.sinks {
+		s.Emit(e)
+	}
+}
+
+// Tail says how a journal ended.
+type Tail struct {
+	// Events is how many events were read.
+	Events int64
+	// Ended is true when the journal has its run.ended event.
+	Ended bool
+	// Truncated is true when the last line was cut off mid-write (a crash).
+	Truncated bool
+}
+
+// CutShort reports whether the run stopped before it could close its
+// journal: a crash, a SIGKILL, a full disk.
+func (t Tail) CutShort() bool { return !t.Ended || t.Truncated }
+
+// maxLine bounds one journal line; the workload summary of a very large run
+// is the longest.
+const maxLine = 512 << 20
+
+// Scan reads a journal and calls fn for each event, in order. A last line
+// without its newline that does not parse is a crash's leftover: Scan stops
+// there and reports it in Tail instead of failing. Any other bad line is an
+// error naming the line.
+func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
+	var tail Tail
+	br := bufio.NewReaderSize(r, 1<<20)
+	line := 0
+	for {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer: gather it whole.
+			full := append([]byte(nil), b...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = br.ReadSlice('\n')
+				full = append(full, b...)
+				if len(full) > maxLine {
+					return tail, fmt.Errorf("journal line %d: longer than %d bytes", line+1, maxLine)
+				}
+			}
+			b = full
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return tail, fmt.Errorf("journal: read: %w", err)
+		}
+		eof := errors.Is(err, io.EOF)
+		if len(bytes.TrimSpace(b)) > 0 {
+			line++
+			var e Event
+			if jerr := json.Unmarshal(b, &e); jerr != nil {
+				if eof && !bytes.HasSuffix(b, []byte("\n")) {
+					tail.Truncated = true
+					return tail, nil
+				}
+				return tail, fmt.Errorf("journal line %d: %w", line, jerr)
+			}
+			if line == 1 && e.Type != RunStarted {
+				return tail, fmt.Errorf("journal line 1: not a spotdrill journal (first event is %q, expected %q)", e.Type, RunStarted)
+			}
+			if e.Type == RunStarted && e.Run != nil && e.Run.SchemaVersion > SchemaVersion {
+				return tail, fmt.Errorf("journal schema version %d is newer than this spotdrill reads (%d): upgrade spotdrill", e.Run.SchemaVersion, SchemaVersion)
+			}
+			tail.Events++
+			if e.Type == RunEnded {
+				tail.Ended = true
+			}
+			if ferr := fn(&e); ferr != nil {
+				return tail, ferr
+			}
+		}
+		if eof {
+			if line == 0 {
+				return tail, errors.New("journal is empty")
+			}
+			return tail, nil
+		}
+	}
+}
+
+// ScanFile is Scan over a file by name.
+func ScanFile(path string, fn func(*Event) error) (Tail, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Tail{}, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	t, err := Scan(f, fn)
+	if err != nil {
+		return t, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}

@@ -1,0 +1,114 @@
+package journal
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Sink receives the events of a run. The runner, the simulated fleet and the
+// injectors write to one; the journal file, live metrics and the console read
+// from it.
+type Sink interface {
+	Emit(e *Event)
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(e *Event)
+
+// Emit calls f.
+func (f SinkFunc) Emit(e *Event) { f(e) }
+
+var _ Sink = SinkFunc(nil)
+
+// FlushInterval bounds how much of a run a crash can lose.
+const FlushInterval = time.Second
+
+// Writer appends events as JSON lines. It buffers for speed and flushes at
+// least every FlushInterval of wall time, so a killed run loses at most the
+// last second; every complete line it leaves behind parses.
+type Writer struct {
+	mu   sync.Mutex
+	w    io.Writer
+	buf  *bufio.Writer
+	enc  *json.Encoder
+	err  error
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+var _ Sink = (*Writer)(nil)
+
+// NewWriter writes to w. Close stops the background flusher and flushes;
+// it does not close w.
+func NewWriter(w io.Writer) *Writer {
+	buf := bufio.NewWriterSize(w, 256<<10)
+	jw := &Writer{w: w, buf: buf, enc: json.NewEncoder(buf), done: make(chan struct{})}
+	jw.enc.SetEscapeHTML(false)
+	jw.wg.Add(1)
+	go jw.flushLoop()
+	return jw
+}
+
+func (w *Writer) flushLoop() {
+	defer w.wg.Done()
+	t := time.NewTicker(FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.done:
+			return
+		case <-t.C:
+			_ = w.Flush()
+		}
+	}
+}
+
+// Emit appends one event. The first error sticks and is returned by Err,
+// Flush and Close: a run must not go on believing its journal is written.
+func (w *Writer) Emit(e *Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return
+	}
+	if err := w.enc.Encode(e); err != nil {
+		w.err = fmt.Errorf("journal: write %s: %w", e.Type, err)
+	}
+}
+
+// Err reports the first write error.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Flush writes buffered lines to the underlying writer, and syncs it when
+// it can be synced (a file).
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.buf.Flush(); err != nil {
+		w.err = fmt.Errorf("journal: flush: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// Close stops the flusher and flushes what is left.
+func (w *Writer) Close() error {
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	w.wg.Wait()
+	return w.Flush()
+}

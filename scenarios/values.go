@@ -1,0 +1,188 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Duration is a time.Duration written as "90s", "5m", "1h30m" or "2d".
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return FormatDuration(time.Duration(d)) }
+
+// ParseDuration reads Go duration syntax plus a whole-day suffix ("2d").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration (expected a duration like 90s, 5m, 1h30m)")
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err == nil {
+			if n > 365*100 || n < -365*100 {
+				return 0, fmt.Errorf("duration %q is out of range", s)
+			}
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (expected a duration like 90s, 5m, 1h30m)", s)
+	}
+	return v, nil
+}
+
+// FormatDuration prints a duration the way scenarios write them, without
+// trailing zero units ("1h30m" rather than "1h30m0s").
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// UnmarshalYAML accepts a duration string; a bare number is refused because
+// its unit would be a guess.
+func (d *Duration) UnmarshalYAML(b []byte) error {
+	s, err := scalarString(b)
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil && s != "0" {
+		return fmt.Errorf("%s has no unit (expected a duration like 90s, 5m, 1h30m)", s)
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the scenario spelling back.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Percent is a fraction from 0 to 1 written as "25%".
+type Percent float64
+
+// ParsePercent reads "25%" or "2.5%" into a fraction.
+func ParsePercent(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	num, ok := strings.CutSuffix(s, "%")
+	if !ok {
+		return 0, fmt.Errorf("invalid percentage %q (expected a percentage like 25%%)", s)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("invalid percentage %q (expected a percentage like 25%%)", s)
+	}
+	return v / 100, nil
+}
+
+// UnmarshalYAML accepts "25%".
+func (p *Percent) UnmarshalYAML(b []byte) error {
+	s, err := scalarString(b)
+	if err != nil {
+		return err
+	}
+	v, err := ParsePercent(s)
+	if err != nil {
+		return err
+	}
+	*p = Percent(v)
+	return nil
+}
+
+// MarshalYAML writes "25%".
+func (p Percent) MarshalYAML() (any, error) { return p.String(), nil }
+
+func (p Percent) String() string {
+	return strconv.FormatFloat(float64(p)*100, 'f', -1, 64) + "%"
+}
+
+// Distribution kinds.
+const (
+	DistFixed       = "fixed"
+	DistUniform     = "uniform"
+	DistExponential = "exponential"
+	DistLogNormal   = "lognormal"
+)
+
+// Dist is a distribution of durations. A bare duration ("20m") is fixed.
+type Dist struct {
+	Dist   string   `yaml:"dist" json:"dist"`
+	Value  Duration `yaml:"value,omitempty" json:"value,omitempty"`
+	Min    Duration `yaml:"min,omitempty" json:"min,omitempty"`
+	Max    Duration `yaml:"max,omitempty" json:"max,omitempty"`
+	Mean   Duration `yaml:"mean,omitempty" json:"mean,omitempty"`
+	StdDev Duration `yaml:"stddev,omitempty" json:"stddev,omitempty"`
+}
+
+// distFields lets Dist decode its mapping form without recursing into its own
+// UnmarshalYAML.
+type distFields Dist
+
+// UnmarshalYAML accepts a duration or a mapping.
+func (d *Dist) UnmarshalYAML(b []byte) error {
+	trimmed := strings.TrimSpace(string(b))
+	if !strings.Contains(trimmed, ":") || strings.HasPrefix(trimmed, "\"") || strings.HasPrefix(trimmed, "'") {
+		var v Duration
+		if err := v.UnmarshalYAML(b); err != nil {
+			return err
+		}
+		*d = Dist{Dist: DistFixed, Value: v}
+		return nil
+	}
+	var f distFields
+	if err := yaml.UnmarshalWithOptions(b, &f, yaml.DisallowUnknownField()); err != nil {
+		return err
+	}
+	*d = Dist(f)
+	return nil
+}
+
+// Mean returns the distribution's expected value.
+func (d Dist) Expected() time.Duration {
+	switch d.Dist {
+	case DistFixed:
+		return d.Value.D()
+	case DistUniform:
+		return (d.Min.D() + d.Max.D()) / 2
+	default:
+		return d.Mean.D()
+	}
+}
+
+func (d Dist) String() string {
+	switch d.Dist {
+	case DistFixed:
+		return d.Value.String()
+	case DistUniform:
+		return fmt.Sprintf("uniform %s-%s", d.Min, d.Max)
+	case DistExponential:
+		return fmt.Sprintf("exponential mean %s", d.Mean)
+	case DistLogNormal:
+		return fmt.Sprintf("lognormal mean %s sd %s", d.Mean, d.StdDev)
+	}
+	return d.Dist
+}
+
+func scalarString(b []byte) (string, error) {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		return "", fmt.Errorf("expected a single value: %w", err)
+	}
+	return s, nil
+}
