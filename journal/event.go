@@ -4,7 +4,12 @@
 // reports share.
 package journal
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
 
 // SchemaVersion changes whenever an event's meaning or a field changes in a
 // way an older reader would misread.
@@ -235,9 +240,9 @@ type Summary struct {
 	Compute float64 `json:"compute"`
 	// Turnaround holds submit-to-done seconds of every completed job that
 	// was never interrupted, in completion order.
-	Turnaround []float64 `json:"turnaround,omitempty"`
+	Turnaround Values `json:"turnaround,omitempty"`
 	// Wait holds submit-or-requeue to start seconds of every attempt.
-	Wait []float64 `json:"wait,omitempty"`
+	Wait Values `json:"wait,omitempty"`
 }
 
 // Seconds converts a run-clock duration to the journal's T.
@@ -245,3 +250,23 @@ func Seconds(d time.Duration) float64 { return d.Seconds() }
 
 // Ptr is a helper for the optional time fields.
 func Ptr(v float64) *float64 { return &v }
+
+// Values is a list of seconds. It encodes without reflection because a
+// large run's summary holds millions of them.
+type Values []float64
+
+// MarshalJSON writes the shortest decimal of each value.
+func (v Values) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+len(v)*9)
+	b = append(b, '[')
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("journal: value %d is %v, not a number JSON can hold", i, x)
+		}
+		b = strconv.AppendFloat(b, x, 'f', -1, 64)
+	}
+	return append(b, ']'), nil
+}

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -31,13 +30,13 @@ const FlushInterval = time.Second
 // least every FlushInterval of wall time, so a killed run loses at most the
 // last second; every complete line it leaves behind parses.
 type Writer struct {
-	mu   sync.Mutex
-	w    io.Writer
-	buf  *bufio.Writer
-	enc  *json.Encoder
-	err  error
-	done chan struct{}
-	wg   sync.WaitGroup
+	mu      sync.Mutex
+	w       io.Writer
+	buf     *bufio.Writer
+	scratch []byte
+	err     error
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 var _ Sink = (*Writer)(nil)
@@ -46,8 +45,7 @@ var _ Sink = (*Writer)(nil)
 // it does not close w.
 func NewWriter(w io.Writer) *Writer {
 	buf := bufio.NewWriterSize(w, 256<<10)
-	jw := &Writer{w: w, buf: buf, enc: json.NewEncoder(buf), done: make(chan struct{})}
-	jw.enc.SetEscapeHTML(false)
+	jw := &Writer{w: w, buf: buf, done: make(chan struct{})}
 	jw.wg.Add(1)
 	go jw.flushLoop()
 	return jw
@@ -75,8 +73,16 @@ func (w *Writer) Emit(e *Event) {
 	if w.err != nil {
 		return
 	}
-	if err := w.enc.Encode(e); err != nil {
+	b, err := e.AppendJSON(w.scratch[:0])
+	if err == nil {
+		b = append(b, '\n')
+		_, err = w.buf.Write(b)
+	}
+	if err != nil {
 		w.err = fmt.Errorf("journal: write %s: %w", e.Type, err)
+	}
+	if cap(b) <= 1<<20 {
+		w.scratch = b
 	}
 }
 

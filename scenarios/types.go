@@ -180,7 +180,16 @@ type Queue struct {
 	// NoLeaseRenewal makes a lease expire after VisibilityTimeout even while
 	// its worker is alive, so a long job runs twice.
 	NoLeaseRenewal bool `yaml:"noLeaseRenewal,omitempty" json:"noLeaseRenewal,omitempty"`
+	// Requeue says where an interrupted job goes back: "front" (retries
+	// first, the default) or "back" (behind every waiting job).
+	Requeue string `yaml:"requeue,omitempty" json:"requeue,omitempty"`
 }
+
+// Where interrupted jobs go back in the queue.
+const (
+	RequeueFront = "front"
+	RequeueBack  = "back"
+)
 
 // Storage kinds for checkpoints.
 const (

@@ -1,0 +1,466 @@
+// Package experiments runs a game day: it freezes the plan, advances the
+// world step by step, fires each wave through the blast-radius guard and
+// the injector, evaluates abort conditions, and records every fact in the
+// journal. The same runner drives the simulated fleet and Azure.
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/spotdrill/spotdrill/blastradius"
+	"github.com/spotdrill/spotdrill/injector"
+	"github.com/spotdrill/spotdrill/journal"
+	"github.com/spotdrill/spotdrill/scenarios"
+)
+
+// World is what the runner drives: the simulated fleet, or Azure seen
+// through its injector and observers.
+type World interface {
+	injector.Injector
+	// Start brings the world up at time zero.
+	Start(ctx context.Context) error
+	// Now is the run clock.
+	Now() time.Duration
+	// AdvanceTo lets the world run until t, observing everything that
+	// happens on the way.
+	AdvanceTo(ctx context.Context, t time.Duration) error
+	// ApplyFault starts a market fault (simulated fleet only).
+	ApplyFault(wave string, f scenarios.Fault) error
+	// Finish closes the workload with its summary.
+	Finish()
+}
+
+// Live answers metric queries during the run, for abort conditions and
+// progress. reports.Accumulator is the implementation.
+type Live interface {
+	journal.Sink
+	Value(metric string) (float64, bool)
+}
+
+// Progress is what a progress line shows.
+type Progress struct {
+	Now       time.Duration
+	Duration  time.Duration
+	Evictions int
+	Backlog   int
+	Running   int
+}
+
+// Config is one run.
+type Config struct {
+	Scenario *scenarios.Scenario
+	World    World
+	// Bus receives every event; the journal writer and live views
+	// subscribe to it.
+	Bus *journal.Bus
+	// Live is fed by Bus (the caller subscribes it) and read for abort
+	// conditions.
+	Live Live
+	// Tick is how often abort conditions are checked and progress reported,
+	// on the run clock. Default 10 s.
+	Tick time.Duration
+	// DrainTimeout is how long an aborted run keeps observing recovery.
+	// Default 10 min.
+	DrainTimeout time.Duration
+	// Progress, when set, is called after every tick.
+	Progress func(Progress)
+	// Tool and ScenarioSHA256 go into run.started.
+	Tool           string
+	ScenarioSHA256 string
+}
+
+// Result is how a run ended.
+type Result struct {
+	Status string
+	Reason string
+	// Refused is true when the plan had nothing it may evict.
+	Refused bool
+}
+
+// Runner holds one run's state. Use Run.
+type runner struct {
+	cfg      Config
+	sc       *scenarios.Scenario
+	w        World
+	bus      *journal.Bus
+	guard    *blastradius.Guard
+	rng      *rand.Rand
+	waves    []scenarios.Wave
+	next     int
+	aborts   []abortState
+	end      time.Duration
+	progress Progress
+}
+
+type abortState struct {
+	cond  scenarios.Condition
+	grace time.Duration
+	since time.Duration // when the condition started holding; -1 if not
+}
+
+// Run plays a scenario to its end, to an abort, or until ctx is cancelled
+// (the kill switch). Only an internal error returns a non-nil error; how the
+// run ended is in the Result and the journal.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Tick <= 0 {
+		cfg.Tick = 10 * time.Second
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 10 * time.Minute
+	}
+	sc := cfg.Scenario
+	r := &runner{
+		cfg: cfg, sc: sc, w: cfg.World, bus: cfg.Bus,
+		rng: rand.New(rand.NewPCG(uint64(sc.Seed), 0xa7e5)),
+		end: sc.Duration.D(),
+	}
+	if cfg.Progress != nil {
+		r.bus.Subscribe(journal.SinkFunc(r.observe))
+	}
+	r.waves = slices.Clone(sc.Waves)
+	sort.SliceStable(r.waves, func(i, j int) bool { return r.waves[i].At < r.waves[j].At })
+	for _, a := range sc.AbortWhen {
+		r.aborts = append(r.aborts, abortState{cond: a.When, grace: a.Grace.D(), since: -1})
+	}
+	r.bus.Emit(&journal.Event{Type: journal.RunStarted, Run: r.runInfo()})
+	if err := r.w.Start(ctx); err != nil {
+		return r.finish(journal.StatusFailed, err.Error()), err
+	}
+	res, err := r.plan(ctx)
+	if err != nil || res.Refused {
+		return res, err
+	}
+	return r.loop(ctx)
+}
+
+func (r *runner) runInfo() *journal.Run {
+	sc := r.sc
+	info := &journal.Run{
+		SchemaVersion: journal.SchemaVersion, Tool: r.cfg.Tool, Scenario: sc.Metadata.Name, File: sc.File,
+		ScenarioSHA256: r.cfg.ScenarioSHA256, Provider: sc.Target.Provider, Seed: sc.Seed, Start: sc.Start,
+		Duration: sc.Duration.D().Seconds(),
+	}
+	if sc.Fleet != nil {
+		fallbackFor := map[string]string{}
+		for _, p := range sc.Fleet.Pools {
+			if p.Fallback != nil {
+				fallbackFor[p.Fallback.Pool] = p.Name
+			}
+		}
+		for _, p := range sc.Fleet.Pools {
+			info.Pools = append(info.Pools, journal.Pool{
+				Name: p.Name, Priority: p.Priority, SKU: p.SKU, Zones: p.Zones, Capacity: p.Capacity,
+				EvictionPolicy: p.EvictionPolicy, SpotPrice: p.SpotPrice, OnDemandPrice: p.OnDemandPrice,
+				FallbackFor: fallbackFor[p.Name],
+			})
+		}
+	}
+	for _, s := range sc.SLOs {
+		info.SLOs = append(info.SLOs, journal.SLO{Name: s.Name, Objective: s.Objective.Raw})
+	}
+	for _, a := range sc.AbortWhen {
+		info.Aborts = append(info.Aborts, a.When.Raw)
+	}
+	for _, w := range sc.Waves {
+		info.Waves = append(info.Waves, w.Name)
+	}
+	return info
+}
+
+// plan freezes what the run may touch and records it.
+func (r *runner) plan(ctx context.Context) (Result, error) {
+	targets, err := r.w.Discover(ctx)
+	if err != nil {
+		return r.finish(journal.StatusFailed, "discovery failed: "+err.Error()), fmt.Errorf("discover targets: %w", err)
+	}
+	p := &journal.Plan{PlannedCost: PlannedCost(r.sc)}
+	var pools []string
+	for _, t := range targets {
+		if !t.Spot() {
+			p.Excluded = append(p.Excluded, journal.Exclusion{VM: t.Name, Reason: "not Spot (priority " + t.Priority + ")"})
+			continue
+		}
+		if why, ok := blastradius.Excluded(r.sc.BlastRadius, t); ok {
+			p.Excluded = append(p.Excluded, journal.Exclusion{VM: t.Name, Reason: why})
+			continue
+		}
+		p.Targets++
+		if !slices.Contains(pools, t.Pool) {
+			pools = append(pools, t.Pool)
+		}
+	}
+	for _, w := range r.waves {
+		p.Waves = append(p.Waves, journal.PlanWave{Name: w.Name, At: w.At.D().Seconds(), What: describeWave(w)})
+	}
+	r.guard = blastradius.New(r.sc.BlastRadius, blastradius.Scope{Pools: pools})
+	r.bus.Emit(&journal.Event{Type: journal.Planned, Plan: p})
+	if p.Targets == 0 && hasEvictions(r.waves) {
+		res := r.finish(journal.StatusAborted, "nothing eligible: no Spot VM inside the plan")
+		res.Refused = true
+		return res, nil
+	}
+	return Result{}, nil
+}
+
+func hasEvictions(ws []scenarios.Wave) bool {
+	for _, w := range ws {
+		if w.Evict != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) loop(ctx context.Context) (Result, error) {
+	aborted := false
+	reason := ""
+	stopAt := r.end
+	for now := r.w.Now(); now < stopAt; now = r.w.Now() {
+		if ctx.Err() != nil {
+			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "signal", Reason: "stopped by a signal (kill switch)"})
+			return r.finish(journal.StatusAborted, "stopped by a signal"), nil
+		}
+		next := min(now+r.cfg.Tick, stopAt)
+		next = next / r.cfg.Tick * r.cfg.Tick
+		if next <= now {
+			next = min(now+r.cfg.Tick, stopAt)
+		}
+		if !aborted && r.next < len(r.waves) && r.waves[r.next].At.D() < next {
+			next = max(r.waves[r.next].At.D(), now)
+		}
+		if err := r.w.AdvanceTo(ctx, next); err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			return r.finish(journal.StatusFailed, err.Error()), err
+		}
+		for !aborted && r.next < len(r.waves) && r.waves[r.next].At.D() <= r.w.Now() {
+			if err := r.fire(ctx, r.waves[r.next]); err != nil {
+				return r.finish(journal.StatusFailed, err.Error()), err
+			}
+			r.next++
+		}
+		if !aborted {
+			if c, v, ok := r.checkAborts(); ok {
+				aborted = true
+				reason = fmt.Sprintf("abort condition %q fired (measured %s)", c.Raw, formatMetric(c.Metric, v))
+				r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: c.Raw, Value: v, Reason: reason})
+				stopAt = min(r.end, r.w.Now()+r.cfg.DrainTimeout)
+			}
+		}
+		r.report()
+	}
+	if aborted {
+		return r.finish(journal.StatusAborted, reason), nil
+	}
+	return r.finish(journal.StatusCompleted, ""), nil
+}
+
+func formatMetric(name string, v float64) string {
+	if m, ok := scenarios.LookupMetric(name); ok {
+		return scenarios.FormatValue(m.Unit, v)
+	}
+	return fmt.Sprint(v)
+}
+
+func (r *runner) checkAborts() (scenarios.Condition, float64, bool) {
+	if r.cfg.Live == nil {
+		return scenarios.Condition{}, 0, false
+	}
+	now := r.w.Now()
+	for i := range r.aborts {
+		a := &r.aborts[i]
+		v, ok := r.cfg.Live.Value(a.cond.Metric)
+		if !ok || !a.cond.Holds(v) {
+			a.since = -1
+			continue
+		}
+		if a.since < 0 {
+			a.since = now
+		}
+		if now-a.since >= a.grace {
+			return a.cond, v, true
+		}
+	}
+	return scenarios.Condition{}, 0, false
+}
+
+func (r *runner) report() {
+	if r.cfg.Progress == nil {
+		return
+	}
+	r.progress.Now, r.progress.Duration = r.w.Now(), r.end
+	r.cfg.Progress(r.progress)
+}
+
+// observe keeps the progress gauges from the events themselves.
+func (r *runner) observe(e *journal.Event) {
+	switch e.Type {
+	case journal.EvictionEvicted:
+		r.progress.Evictions++
+	case journal.Sampled:
+		r.progress.Backlog, r.progress.Running = e.Sample.Backlog, e.Sample.Running
+	}
+}
+
+// finish closes the workload and the journal's run.
+func (r *runner) finish(status, reason string) Result {
+	r.w.Finish()
+	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.RunEnded, Status: status, Reason: reason})
+	return Result{Status: status, Reason: reason}
+}
+
+// fire runs one wave: a market fault, or evictions picked at random from the
+// seed among the eligible targets, each passed through the guard.
+func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
+	t := r.w.Now().Seconds()
+	if w.Fault != nil {
+		r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: w.Fault.Type, Reason: describeWave(w)})
+		if err := r.w.ApplyFault(w.Name, *w.Fault); err != nil {
+			return fmt.Errorf("wave %q: %w", w.Name, err)
+		}
+		return nil
+	}
+	targets, err := r.w.Discover(ctx)
+	if err != nil {
+		return fmt.Errorf("wave %q: discover targets: %w", w.Name, err)
+	}
+	picked := r.pick(w, targets)
+	r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: "evict", Count: len(picked), Reason: describeWave(w)})
+	r.guard.BeginWave(w.Name)
+	for _, tg := range picked {
+		if ref := r.guard.Allow(tg); ref != nil {
+			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.Name,
+				Pool: tg.Pool, Zone: tg.Zone, Code: ref.Limit, Reason: ref.Reason})
+			continue
+		}
+		if err := r.w.SimulateEviction(ctx, tg); err != nil {
+			code := "failed"
+			switch {
+			case errors.Is(err, injector.ErrNotSpot):
+				code = "OperationNotAllowed"
+			case errors.Is(err, injector.ErrGone):
+				code = "NotFound"
+			}
+			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.EvictionFailed, Wave: w.Name, VM: tg.Name,
+				Pool: tg.Pool, Zone: tg.Zone, Code: code, Reason: err.Error()})
+			continue
+		}
+		r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.EvictionRequested, Wave: w.Name, VM: tg.Name,
+			Pool: tg.Pool, Zone: tg.Zone, Cause: journal.CauseInjected})
+	}
+	return nil
+}
+
+// pick selects a wave's targets: those matching its filters that the plan
+// allows and that run now, then all, a count or a percent of them, drawn
+// from the seed.
+func (r *runner) pick(w scenarios.Wave, targets []injector.Target) []injector.Target {
+	sel := w.Evict
+	var eligible []injector.Target
+	for _, t := range targets {
+		if !t.Spot() || t.State != injector.StateRunning {
+			continue
+		}
+		if _, ex := blastradius.Excluded(r.sc.BlastRadius, t); ex {
+			continue
+		}
+		if matches(sel, t) {
+			eligible = append(eligible, t)
+		}
+	}
+	n := len(eligible)
+	switch {
+	case sel.All:
+	case sel.Count > 0:
+		n = min(sel.Count, n)
+	case sel.Percent > 0:
+		n = min(int(math.Ceil(float64(sel.Percent)*float64(len(eligible))-1e-9)), len(eligible))
+	}
+	r.rng.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	return eligible[:n]
+}
+
+func matches(sel *scenarios.Selection, t injector.Target) bool {
+	if len(sel.Pools) > 0 && !slices.Contains(sel.Pools, t.Pool) {
+		return false
+	}
+	if len(sel.Zones) > 0 && !slices.Contains(sel.Zones, t.Zone) {
+		return false
+	}
+	for k, v := range sel.Tags {
+		if t.Tags[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func describeWave(w scenarios.Wave) string {
+	if f := w.Fault; f != nil {
+		d := f.Type
+		switch f.Type {
+		case scenarios.FaultCapacityShortage:
+			d += fmt.Sprintf(" to %d Spot VMs per zone", *f.Capacity)
+		case scenarios.FaultPriceSpike:
+			d += fmt.Sprintf(" to $%.4f/h", f.Price)
+		case scenarios.FaultShortNotice:
+			d += fmt.Sprintf(" of %s", f.Notice)
+		}
+		if len(f.Zones) > 0 {
+			d += fmt.Sprintf(" in zones %v", f.Zones)
+		}
+		if len(f.Pools) > 0 {
+			d += fmt.Sprintf(" for pools %v", f.Pools)
+		}
+		if f.For > 0 {
+			d += " for " + f.For.String()
+		}
+		return d
+	}
+	s := w.Evict
+	var d string
+	switch {
+	case s.All:
+		d = "evict all"
+	case s.Count > 0:
+		d = fmt.Sprintf("evict %d", s.Count)
+	default:
+		d = "evict " + s.Percent.String()
+	}
+	if len(s.Pools) > 0 {
+		d += fmt.Sprintf(" of pools %v", s.Pools)
+	}
+	if len(s.Zones) > 0 {
+		d += fmt.Sprintf(" in zones %v", s.Zones)
+	}
+	if len(s.Tags) > 0 {
+		d += fmt.Sprintf(" tagged %v", s.Tags)
+	}
+	return d
+}
+
+// PlannedCost is what the fleet would cost at its planned size and prices
+// for the whole run: the baseline of cost.variance.
+func PlannedCost(sc *scenarios.Scenario) float64 {
+	if sc.Fleet == nil {
+		return 0
+	}
+	hours := sc.Duration.D().Hours()
+	total := 0.0
+	for _, p := range sc.Fleet.Pools {
+		price := p.OnDemandPrice
+		if p.Priority == scenarios.PrioritySpot {
+			price = p.SpotPrice
+		}
+		total += float64(p.Capacity) * price * hours
+	}
+	return total
+}
