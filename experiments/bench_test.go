@@ -60,3 +60,11 @@ func BenchmarkSimLarge(b *testing.B) {
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(events), "ns/event")
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
+
+func d(s string) scenarios.Duration {
+	v, err := scenarios.ParseDuration(s)
+	if err != nil {
+		panic(err)
+	}
+	return scenarios.Duration(v)
+}

@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,6 +123,19 @@ func (c Condition) MarshalYAML() (any, error) { return c.Raw, nil }
 
 func (c Condition) String() string { return c.Raw }
 
+// MarshalJSON writes the text, as the JSON Schema describes it.
+func (c Condition) MarshalJSON() ([]byte, error) { return json.Marshal(c.Raw) }
+
+// UnmarshalJSON keeps the text for Validate, like UnmarshalYAML.
+func (c *Condition) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("got %s (expected a condition like \"ttr.p95 <= 2m\")", b)
+	}
+	*c = Condition{Raw: s}
+	return nil
+}
+
 var ops = []string{"<=", ">=", "<", ">"}
 
 // ParseCondition reads "metric op value".
@@ -205,6 +220,9 @@ func FormatValue(u Unit, v float64) string {
 	case UnitFraction:
 		return strconv.FormatFloat(v*100, 'f', 2, 64) + "%"
 	case UnitUSD:
+		if v != 0 && v < 1 && v > -1 {
+			return "$" + strconv.FormatFloat(v, 'f', 4, 64)
+		}
 		return "$" + strconv.FormatFloat(v, 'f', 2, 64)
 	case UnitRate:
 		return strconv.FormatFloat(v, 'f', 4, 64) + "/h"
@@ -222,13 +240,16 @@ func FormatSeconds(v float64) string {
 		return "-" + FormatSeconds(-v)
 	}
 	switch {
+	case v == 0:
+		return "0s"
 	case v < 1:
 		return strconv.FormatFloat(v*1000, 'f', 0, 64) + "ms"
 	case v < 60:
 		return strconv.FormatFloat(v, 'f', 1, 64) + "s"
 	case v < 3600:
-		m := int(v) / 60
-		return fmt.Sprintf("%dm%02.0fs", m, v-float64(m*60))
+		r := math.Round(v)
+		m := int(r) / 60
+		return fmt.Sprintf("%dm%02ds", m, int(r)-m*60)
 	default:
 		h := int(v) / 3600
 		m := (int(v) - h*3600) / 60

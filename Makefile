@@ -1,0 +1,54 @@
+# spotdrill: build, test and benchmark. Everything the targets need is
+# installed here, from the Go module proxy, at pinned versions.
+
+GO            ?= go
+BIN           := $(CURDIR)/bin
+STATICCHECK   := $(BIN)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+SCENARIO      ?= scenarios/library/batch-checkpointed.yaml
+PKGS          := ./...
+
+.PHONY: all build test fmt-check vet lint unit bench bench-large run fuzz schema clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/spotdrill ./cmd/spotdrill
+
+## test: everything CI runs: formatting, vet, lint and the race-enabled tests.
+test: fmt-check vet lint unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: $(STATICCHECK)
+	$(STATICCHECK) $(PKGS)
+
+unit:
+	$(GO) test -race -timeout 20m $(PKGS)
+
+## bench: the benchmarks of the issue figures (simulator, reports).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## run: a game day on the simulated fleet.
+run:
+	$(GO) run ./cmd/spotdrill run $(SCENARIO)
+
+## fuzz: a minute on each parser.
+fuzz:
+	$(GO) test ./scenarios -run '^$$' -fuzz FuzzParse -fuzztime 60s
+
+## schema: regenerate the scenario JSON Schema after changing the types.
+schema:
+	$(GO) test ./scenarios -run TestSchema -update
+
+clean:
+	rm -rf $(BIN) runs
