@@ -1,0 +1,447 @@
+package reports
+
+import (
+	"math"
+	"sync"
+
+	"github.com/spotdrill/spotdrill/journal"
+)
+
+// Accumulator folds the events of one run, in order, into everything a
+// report needs. It serves two callers: the runner feeds it live and asks
+// Value every few seconds for abort conditions, and Load feeds it a whole
+// journal. Per event it does constant work (plus map lookups by VM and by
+// interrupted job); percentiles are exact and sorted lazily, so a live Value
+// costs little however long the run.
+//
+// An Accumulator is safe for concurrent use: the runner emits while the
+// console reads.
+type Accumulator struct {
+	mu sync.Mutex
+
+	run   journal.Run
+	plan  *journal.Plan
+	pools map[string]journal.Pool
+
+	events int64
+	lastT  float64
+	ended  bool
+	endT   float64
+	status string
+	reason string
+
+	waves   []Wave
+	faults  []Fault
+	notes   []Note
+	aborts  []Abort
+	blocked []Blocked
+	failed  []FailedEviction
+
+	evictions chunks[eviction]
+	// latest is the index of each VM's most recent eviction record.
+	latest  map[string]int32
+	evicted int // eviction.evicted events
+	// uncorrelated counts landed evictions of VMs that the platform says ran
+	// work but that no job.interrupted names: the workload's signals missed
+	// them (F9).
+	uncorrelated int
+
+	// pending holds the interruptions that have not recovered yet, by job.
+	pending        map[string]pendingJob
+	interrupted    int
+	released       int
+	drainLate      int
+	checkpointLost int
+	lost           float64
+	ttr            values
+	capacityTTR    values
+
+	turnaround      values // interrupted jobs, from job.completed
+	duplicateEvents int
+	summary         *journal.Summary // counts only; the lists are below
+	summaryTurn     values
+	summaryWait     values
+
+	sample      journal.Sample
+	samples     int
+	sampleT     float64
+	backlogMax  int
+	backlogArea float64
+
+	provLatency       values
+	vmRequested       int
+	allocFailed       int
+	allocFailedByCode map[string]int
+	bootstrapFailed   int
+
+	cost costBook
+}
+
+var _ journal.Sink = (*Accumulator)(nil)
+
+// NewAccumulator returns an empty Accumulator; the zero value works too.
+func NewAccumulator() *Accumulator { return &Accumulator{} }
+
+// unset marks a phase that has not happened.
+var unset = math.NaN()
+
+func isSet(t float64) bool { return !math.IsNaN(t) }
+
+// eviction is one VM's eviction as it unfolds: a record opens with the first
+// of requested, noticed, drained or evicted, and closes when the VM runs
+// again, so a VM evicted twice has two records.
+type eviction struct {
+	vm, pool, zone, cause, wave, policy string
+
+	requested, noticed, notBefore, drained, evicted, replaced float64
+	replacedBy                                                string
+	running                                                   int // jobs the platform says it ran
+	closed                                                    bool
+
+	jobs, open                          int
+	released, drainLate, checkpointLost int
+	lost                                float64
+	maxTTR                              float64 // NaN until a job recovers after the eviction landed
+	// early holds jobs that recovered before the eviction landed: their TTR
+	// is known only once it lands (zero) or the run ends without it.
+	early []earlyRecovery
+}
+
+type earlyRecovery struct{ interrupted, recovered float64 }
+
+func newEviction(vm string) eviction {
+	return eviction{
+		vm:        vm,
+		requested: unset, noticed: unset, notBefore: unset,
+		drained: unset, evicted: unset, replaced: unset, maxTTR: unset,
+	}
+}
+
+func (ev *eviction) noteTTR(v float64) {
+	if !isSet(ev.maxTTR) || v > ev.maxTTR {
+		ev.maxTTR = v
+	}
+}
+
+// pendingJob is an interruption waiting for its job to run again.
+type pendingJob struct {
+	ev     int32 // eviction record, or -1 when no eviction explains it
+	vm     string
+	t      float64
+	failed bool // the job gave up: it will never run again
+}
+
+// Emit folds one event in. Events must come in journal order.
+func (a *Accumulator) Emit(e *journal.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events++
+	a.lastT = max(a.lastT, e.T)
+	switch e.Type {
+	case journal.RunStarted:
+		a.onRunStarted(e)
+	case journal.Planned:
+		if e.Plan != nil {
+			p := *e.Plan
+			a.plan = &p
+		}
+	case journal.WaveStarted:
+		a.waves = append(a.waves, Wave{Name: e.Wave, T: e.T, Code: e.Code, Count: e.Count, Reason: e.Reason})
+	case journal.EvictionRequested, journal.EvictionNoticed, journal.EvictionDrained, journal.EvictionEvicted:
+		a.onEvictionPhase(e)
+	case journal.EvictionBlocked:
+		a.blocked = append(a.blocked, Blocked{T: e.T, Wave: e.Wave, VM: e.VM, Code: e.Code, Reason: e.Reason})
+		a.countWave(e.Wave, func(w *Wave) { w.Blocked++ })
+	case journal.EvictionFailed:
+		a.failed = append(a.failed, FailedEviction{T: e.T, Wave: e.Wave, VM: e.VM, Code: e.Code, Reason: e.Reason})
+		a.countWave(e.Wave, func(w *Wave) { w.Failed++ })
+	case journal.JobInterrupted:
+		a.onInterrupted(e)
+	case journal.JobResumed:
+		a.recover(e.Job, e.T)
+	case journal.JobCompleted:
+		a.onCompleted(e)
+	case journal.JobFailed:
+		if p, ok := a.pending[e.Job]; ok {
+			p.failed = true
+			a.pending[e.Job] = p
+		}
+	case journal.VMRequested:
+		a.vmRequested++
+	case journal.VMRunning:
+		a.onVMRunning(e)
+	case journal.VMAllocationFailed:
+		a.allocFailed++
+		if a.allocFailedByCode == nil {
+			a.allocFailedByCode = make(map[string]int)
+		}
+		a.allocFailedByCode[e.Code]++
+	case journal.VMBootstrapFailed:
+		a.bootstrapFailed++
+	case journal.VMDeleted:
+		a.cost.stop(e.VM, e.T)
+	case journal.FaultStarted, journal.FaultEnded:
+		a.onFault(e)
+	case journal.PriceChanged:
+		a.cost.reprice(e.Pool, e.Zone, e.Price, e.T)
+	case journal.Sampled:
+		a.onSample(e)
+	case journal.Note:
+		a.notes = append(a.notes, Note{T: e.T, Text: e.Reason})
+	case journal.Aborted:
+		a.aborts = append(a.aborts, Abort{T: e.T, Code: e.Code, Value: e.Value, Reason: e.Reason})
+	case journal.WorkloadSummarized:
+		a.onSummary(e)
+	case journal.RunEnded:
+		a.ended, a.endT = true, e.T
+		a.status, a.reason = e.Status, e.Reason
+	}
+}
+
+func (a *Accumulator) onRunStarted(e *journal.Event) {
+	if e.Run == nil {
+		return
+	}
+	a.run = *e.Run
+	a.pools = make(map[string]journal.Pool, len(e.Run.Pools))
+	for _, p := range e.Run.Pools {
+		a.pools[p.Name] = p
+	}
+}
+
+func (a *Accumulator) countWave(name string, fn func(*Wave)) {
+	for i := len(a.waves) - 1; i >= 0; i-- {
+		if a.waves[i].Name == name {
+			fn(&a.waves[i])
+			return
+		}
+	}
+}
+
+// openEviction returns the record an eviction phase of vm belongs to: its
+// latest record while that has not landed, else a new one.
+func (a *Accumulator) openEviction(vm string) *eviction {
+	if i, ok := a.latest[vm]; ok {
+		if ev := a.evictions.at(i); !ev.closed && !isSet(ev.evicted) {
+			return ev
+		}
+	}
+	if a.latest == nil {
+		a.latest = make(map[string]int32)
+	}
+	i := a.evictions.push(newEviction(vm))
+	a.latest[vm] = i
+	return a.evictions.at(i)
+}
+
+func (a *Accumulator) onEvictionPhase(e *journal.Event) {
+	ev := a.openEviction(e.VM)
+	ev.pool = firstNonEmpty(ev.pool, e.Pool)
+	ev.zone = firstNonEmpty(ev.zone, e.Zone)
+	ev.cause = firstNonEmpty(e.Cause, ev.cause)
+	switch e.Type {
+	case journal.EvictionRequested:
+		ev.wave = firstNonEmpty(ev.wave, e.Wave)
+		if !isSet(ev.requested) {
+			ev.requested = e.T
+		}
+		a.countWave(e.Wave, func(w *Wave) { w.Requested++ })
+	case journal.EvictionNoticed:
+		ev.noticed = e.T
+		if e.At != nil {
+			ev.notBefore = *e.At
+		}
+	case journal.EvictionDrained:
+		ev.drained = e.T
+	case journal.EvictionEvicted:
+		a.land(ev, e)
+	}
+}
+
+// land records the eviction itself: the VM stops billing, and every clock
+// that starts at the eviction starts now.
+func (a *Accumulator) land(ev *eviction, e *journal.Event) {
+	a.evicted++
+	ev.evicted = e.T
+	ev.policy = e.Policy
+	ev.running = e.Count
+	if ev.running > 0 && ev.jobs == 0 {
+		a.uncorrelated++
+	}
+	a.cost.stop(e.VM, e.T)
+	for _, r := range ev.early {
+		v := max(0, r.recovered-ev.evicted)
+		a.ttr.add(v)
+		ev.noteTTR(v)
+	}
+	ev.early = nil
+	if isSet(ev.replaced) {
+		a.capacityTTR.add(max(0, ev.replaced-ev.evicted))
+	}
+}
+
+func (a *Accumulator) onInterrupted(e *journal.Event) {
+	a.interrupted++
+	a.lost += e.Lost
+	a.released += b2i(e.Released)
+	a.drainLate += b2i(e.DrainLate)
+	a.checkpointLost += b2i(e.CheckpointLost)
+
+	if _, ok := a.pending[e.Job]; ok {
+		// Interrupted again without a job.resumed in between: the attempt
+		// that just ended proves the job ran again when it started.
+		at := e.T
+		if e.At != nil {
+			at = *e.At
+		}
+		a.recover(e.Job, at)
+	}
+	p := pendingJob{ev: -1, vm: e.VM, t: e.T}
+	if i, ok := a.latest[e.VM]; ok && !a.evictions.at(i).closed {
+		ev := a.evictions.at(i)
+		p.ev = i
+		if ev.jobs == 0 && ev.running > 0 && isSet(ev.evicted) {
+			a.uncorrelated-- // a late signal: correlated after all
+		}
+		ev.jobs++
+		ev.open++
+		ev.lost += e.Lost
+		ev.released += b2i(e.Released)
+		ev.drainLate += b2i(e.DrainLate)
+		ev.checkpointLost += b2i(e.CheckpointLost)
+	}
+	if a.pending == nil {
+		a.pending = make(map[string]pendingJob)
+	}
+	a.pending[e.Job] = p
+}
+
+// recover closes the job's pending interruption at t, the moment it runs
+// again. TTR runs from the eviction of the VM it was on, clamped at zero for
+// work handed back and resumed before the eviction landed.
+func (a *Accumulator) recover(job string, t float64) {
+	p, ok := a.pending[job]
+	if !ok {
+		return
+	}
+	delete(a.pending, job)
+	if p.ev < 0 {
+		a.ttr.add(max(0, t-p.t))
+		return
+	}
+	ev := a.evictions.at(p.ev)
+	ev.open--
+	if !isSet(ev.evicted) {
+		ev.early = append(ev.early, earlyRecovery{interrupted: p.t, recovered: t})
+		return
+	}
+	v := max(0, t-ev.evicted)
+	a.ttr.add(v)
+	ev.noteTTR(v)
+}
+
+func (a *Accumulator) onCompleted(e *journal.Event) {
+	// A completion is the latest proof the job ran again; a job.resumed
+	// before it has already closed the interruption.
+	a.recover(e.Job, e.T)
+	if e.Duplicate {
+		a.duplicateEvents++
+		return
+	}
+	sub := e.Submitted
+	if sub == nil {
+		sub = e.At
+	}
+	if sub != nil {
+		a.turnaround.add(e.T - *sub)
+	}
+}
+
+func (a *Accumulator) onVMRunning(e *journal.Event) {
+	a.cost.start(e, a.pools[e.Pool])
+	if e.At != nil {
+		a.provLatency.add(e.T - *e.At)
+	}
+	// The replacement of an evicted VM: named by replaces, or the same VM
+	// started again (a deallocated instance brought back).
+	if e.Replaces != "" {
+		a.replace(e.Replaces, e)
+	} else {
+		a.replace(e.VM, e)
+	}
+	if i, ok := a.latest[e.VM]; ok && isSet(a.evictions.at(i).evicted) {
+		a.evictions.at(i).closed = true
+	}
+}
+
+func (a *Accumulator) replace(vm string, e *journal.Event) {
+	i, ok := a.latest[vm]
+	if !ok {
+		return
+	}
+	ev := a.evictions.at(i)
+	if isSet(ev.replaced) || (vm == e.VM && !isSet(ev.evicted)) {
+		return
+	}
+	ev.replaced, ev.replacedBy = e.T, e.VM
+	if isSet(ev.evicted) {
+		a.capacityTTR.add(max(0, ev.replaced-ev.evicted))
+	}
+}
+
+func (a *Accumulator) onFault(e *journal.Event) {
+	var f journal.Fault
+	if e.Fault != nil {
+		f = *e.Fault
+	}
+	if e.Type == journal.FaultStarted {
+		a.faults = append(a.faults, Fault{Wave: e.Wave, Start: e.T, Fault: f})
+		return
+	}
+	for i := len(a.faults) - 1; i >= 0; i-- {
+		x := &a.faults[i]
+		if x.End == nil && x.Wave == e.Wave && (f.Type == "" || x.Fault.Type == f.Type) {
+			t := e.T
+			x.End = &t
+			return
+		}
+	}
+}
+
+func (a *Accumulator) onSample(e *journal.Event) {
+	if e.Sample == nil {
+		return
+	}
+	a.sample = *e.Sample
+	a.samples++
+	a.sampleT = e.T
+	a.backlogMax = max(a.backlogMax, e.Sample.BacklogMax, e.Sample.Backlog)
+	a.backlogArea += e.Sample.BacklogArea
+}
+
+// onSummary keeps the counts and copies the lists: in a live run the event
+// is shared with other sinks, so it must not be sorted in place.
+func (a *Accumulator) onSummary(e *journal.Event) {
+	if e.Summary == nil {
+		return
+	}
+	s := *e.Summary
+	s.Turnaround, s.Wait = nil, nil
+	a.summary = &s
+	a.summaryTurn = valuesOf(e.Summary.Turnaround)
+	a.summaryWait = valuesOf(e.Summary.Wait)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
