@@ -13,19 +13,34 @@ const Kind = "GameDay"
 // target is the simulated fleet, the waves of evictions and faults, the limits
 // that keep it safe, when to abort and what to grade.
 type Scenario struct {
-	APIVersion  string      `yaml:"apiVersion" json:"apiVersion"`
-	Kind        string      `yaml:"kind" json:"kind"`
-	Metadata    Metadata    `yaml:"metadata" json:"metadata"`
-	Seed        int64       `yaml:"seed,omitempty" json:"seed,omitempty"`
-	Duration    Duration    `yaml:"duration" json:"duration"`
-	Start       string      `yaml:"start,omitempty" json:"start,omitempty"`
-	Target      Target      `yaml:"target" json:"target"`
-	Fleet       *Fleet      `yaml:"fleet,omitempty" json:"fleet,omitempty"`
-	Workload    *Workload   `yaml:"workload,omitempty" json:"workload,omitempty"`
-	Waves       []Wave      `yaml:"waves,omitempty" json:"waves,omitempty"`
+	// APIVersion is the format version: spotdrill.dev/v1.
+	APIVersion string `yaml:"apiVersion" json:"apiVersion"`
+	// Kind is always GameDay.
+	Kind string `yaml:"kind" json:"kind"`
+	// Metadata names and describes the game day.
+	Metadata Metadata `yaml:"metadata" json:"metadata"`
+	// Seed makes every random choice (wave picks, the simulated market)
+	// repeatable; 1 if absent. The CLI's --seed overrides it.
+	Seed int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// Duration is how long the run lasts, such as 2h.
+	Duration Duration `yaml:"duration" json:"duration"`
+	// Start is the clock at the start of a simulated run (RFC 3339);
+	// 2026-01-05T09:00:00Z if absent.
+	Start string `yaml:"start,omitempty" json:"start,omitempty"`
+	// Target says whether the run evicts simulated or real Azure VMs.
+	Target Target `yaml:"target" json:"target"`
+	// Fleet is the simulated fleet (provider sim only).
+	Fleet *Fleet `yaml:"fleet,omitempty" json:"fleet,omitempty"`
+	// Workload is the simulated job queue the fleet serves (provider sim only).
+	Workload *Workload `yaml:"workload,omitempty" json:"workload,omitempty"`
+	// Waves are the evictions and market faults, each at a time from the start.
+	Waves []Wave `yaml:"waves,omitempty" json:"waves,omitempty"`
+	// BlastRadius limits what the run may evict.
 	BlastRadius BlastRadius `yaml:"blastRadius,omitempty" json:"blastRadius,omitempty"`
-	AbortWhen   []Abort     `yaml:"abortWhen,omitempty" json:"abortWhen,omitempty"`
-	SLOs        []SLO       `yaml:"slos,omitempty" json:"slos,omitempty"`
+	// AbortWhen ends the run early when a live metric crosses a line.
+	AbortWhen []Abort `yaml:"abortWhen,omitempty" json:"abortWhen,omitempty"`
+	// SLOs are the objectives the report grades.
+	SLOs []SLO `yaml:"slos,omitempty" json:"slos,omitempty"`
 
 	// File is where the scenario was read from.
 	File string `yaml:"-" json:"-"`
@@ -33,9 +48,12 @@ type Scenario struct {
 
 // Metadata names the game day.
 type Metadata struct {
-	Name        string            `yaml:"name" json:"name"`
-	Description string            `yaml:"description,omitempty" json:"description,omitempty"`
-	Labels      map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// Name identifies the game day in reports and journals.
+	Name string `yaml:"name" json:"name"`
+	// Description says what the game day tests.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Labels are free-form key-value pairs copied to reports.
+	Labels map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
 }
 
 // Providers a scenario can target.
@@ -46,23 +64,33 @@ const (
 
 // Target says where evictions happen.
 type Target struct {
-	Provider string       `yaml:"provider" json:"provider"`
-	Azure    *AzureTarget `yaml:"azure,omitempty" json:"azure,omitempty"`
+	// Provider is sim (the built-in simulated fleet) or azure.
+	Provider string `yaml:"provider" json:"provider"`
+	// Azure selects real Spot VMs (provider azure only).
+	Azure *AzureTarget `yaml:"azure,omitempty" json:"azure,omitempty"`
 }
 
 // AzureTarget selects Spot VMs in a subscription. Fields expand ${ENV}.
 type AzureTarget struct {
-	Subscription    string            `yaml:"subscription" json:"subscription"`
-	ResourceGroups  []string          `yaml:"resourceGroups,omitempty" json:"resourceGroups,omitempty"`
-	ScaleSets       []string          `yaml:"scaleSets,omitempty" json:"scaleSets,omitempty"`
-	VMs             []string          `yaml:"vms,omitempty" json:"vms,omitempty"`
-	Tags            map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
-	Zones           []string          `yaml:"zones,omitempty" json:"zones,omitempty"`
-	NodeProviderIDs []string          `yaml:"nodeProviderIDs,omitempty" json:"nodeProviderIDs,omitempty"`
+	// Subscription is the subscription ID, such as ${AZURE_SUBSCRIPTION_ID}.
+	Subscription string `yaml:"subscription" json:"subscription"`
+	// ResourceGroups limits targets to these resource groups.
+	ResourceGroups []string `yaml:"resourceGroups,omitempty" json:"resourceGroups,omitempty"`
+	// ScaleSets limits targets to instances of these scale sets.
+	ScaleSets []string `yaml:"scaleSets,omitempty" json:"scaleSets,omitempty"`
+	// VMs limits targets to these standalone VMs.
+	VMs []string `yaml:"vms,omitempty" json:"vms,omitempty"`
+	// Tags limits targets to VMs carrying all these tags.
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// Zones limits targets to these availability zones.
+	Zones []string `yaml:"zones,omitempty" json:"zones,omitempty"`
+	// NodeProviderIDs limits targets to these AKS nodes (azure:///subscriptions/...).
+	NodeProviderIDs []string `yaml:"nodeProviderIDs,omitempty" json:"nodeProviderIDs,omitempty"`
 }
 
 // Fleet describes the simulated Azure Spot fleet.
 type Fleet struct {
+	// Region is the Azure region the fleet pretends to run in.
 	Region string `yaml:"region,omitempty" json:"region,omitempty"`
 	// Notice is how long the Preempt Scheduled Event precedes an eviction.
 	Notice Duration `yaml:"notice,omitempty" json:"notice,omitempty"`
@@ -74,12 +102,16 @@ type Fleet struct {
 	EvictionRate Percent `yaml:"evictionRate,omitempty" json:"evictionRate,omitempty"`
 	// MeanTimeBetweenEvictions is the alternative to EvictionRate.
 	MeanTimeBetweenEvictions Duration `yaml:"meanTimeBetweenEvictions,omitempty" json:"meanTimeBetweenEvictions,omitempty"`
-	Zones                    []Zone   `yaml:"zones,omitempty" json:"zones,omitempty"`
-	Pools                    []Pool   `yaml:"pools" json:"pools"`
+	// Zones declares the availability zones and their Spot markets; when
+	// present, pools may use only these zones.
+	Zones []Zone `yaml:"zones,omitempty" json:"zones,omitempty"`
+	// Pools are the groups of identical VMs, like scale sets.
+	Pools []Pool `yaml:"pools" json:"pools"`
 }
 
 // Zone is the Spot market of one availability zone.
 type Zone struct {
+	// Name is the zone, such as "1".
 	Name string `yaml:"name" json:"name"`
 	// SpotCapacity caps Spot VMs running in the zone across pools; absent
 	// means unlimited.
@@ -98,20 +130,34 @@ const (
 
 // Pool is a set of identical VMs, like a scale set.
 type Pool struct {
-	Name           string            `yaml:"name" json:"name"`
-	SKU            string            `yaml:"sku,omitempty" json:"sku,omitempty"`
-	Priority       string            `yaml:"priority" json:"priority"`
-	Zones          []string          `yaml:"zones,omitempty" json:"zones,omitempty"`
-	Capacity       int               `yaml:"capacity" json:"capacity"`
-	EvictionPolicy string            `yaml:"evictionPolicy,omitempty" json:"evictionPolicy,omitempty"`
-	MaxPrice       *float64          `yaml:"maxPrice,omitempty" json:"maxPrice,omitempty"`
-	SpotPrice      float64           `yaml:"spotPrice,omitempty" json:"spotPrice,omitempty"`
-	OnDemandPrice  float64           `yaml:"onDemandPrice,omitempty" json:"onDemandPrice,omitempty"`
-	Slots          int               `yaml:"slots,omitempty" json:"slots,omitempty"`
-	Tags           map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
-	Provisioning   Provisioning      `yaml:"provisioning,omitempty" json:"provisioning,omitempty"`
-	Autoscale      Autoscale         `yaml:"autoscale,omitempty" json:"autoscale,omitempty"`
-	Fallback       *Fallback         `yaml:"fallback,omitempty" json:"fallback,omitempty"`
+	// Name identifies the pool in waves, fallbacks and reports.
+	Name string `yaml:"name" json:"name"`
+	// SKU is the VM size, such as Standard_D4s_v5.
+	SKU string `yaml:"sku,omitempty" json:"sku,omitempty"`
+	// Priority is Spot or Regular.
+	Priority string `yaml:"priority" json:"priority"`
+	// Zones spreads the pool's VMs over these zones.
+	Zones []string `yaml:"zones,omitempty" json:"zones,omitempty"`
+	// Capacity is the number of VMs the pool keeps running.
+	Capacity int `yaml:"capacity" json:"capacity"`
+	// EvictionPolicy is Deallocate (the default for Spot pools) or Delete.
+	EvictionPolicy string `yaml:"evictionPolicy,omitempty" json:"evictionPolicy,omitempty"`
+	// MaxPrice is the Spot price cap in USD per hour; -1 (the default) caps at the on-demand price.
+	MaxPrice *float64 `yaml:"maxPrice,omitempty" json:"maxPrice,omitempty"`
+	// SpotPrice is the Spot price in USD per VM-hour.
+	SpotPrice float64 `yaml:"spotPrice,omitempty" json:"spotPrice,omitempty"`
+	// OnDemandPrice is the pay-as-you-go price in USD per VM-hour.
+	OnDemandPrice float64 `yaml:"onDemandPrice,omitempty" json:"onDemandPrice,omitempty"`
+	// Slots is the number of jobs one VM runs at once; 1 if absent.
+	Slots int `yaml:"slots,omitempty" json:"slots,omitempty"`
+	// Tags are the VMs' tags, for wave selections and exclusions.
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// Provisioning models how a new VM comes up.
+	Provisioning Provisioning `yaml:"provisioning,omitempty" json:"provisioning,omitempty"`
+	// Autoscale replaces lost instances.
+	Autoscale Autoscale `yaml:"autoscale,omitempty" json:"autoscale,omitempty"`
+	// Fallback moves lost Spot capacity to a Regular pool (Spot pools only).
+	Fallback *Fallback `yaml:"fallback,omitempty" json:"fallback,omitempty"`
 }
 
 // Provisioning models how a new VM comes up.
@@ -130,6 +176,7 @@ type Provisioning struct {
 
 // Autoscale replaces lost instances.
 type Autoscale struct {
+	// Disabled stops the pool from replacing lost instances.
 	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 	// Delay is how long the autoscaler takes to notice a lost instance.
 	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
@@ -139,21 +186,32 @@ type Autoscale struct {
 
 // Fallback moves lost Spot capacity to a Regular pool when Spot cannot be had.
 type Fallback struct {
-	Pool          string  `yaml:"pool" json:"pool"`
-	AfterFailures int     `yaml:"afterFailures,omitempty" json:"afterFailures,omitempty"`
-	MaxInstances  int     `yaml:"maxInstances,omitempty" json:"maxInstances,omitempty"`
-	Budget        float64 `yaml:"budget,omitempty" json:"budget,omitempty"`
+	// Pool names the Regular pool to fall back to.
+	Pool string `yaml:"pool" json:"pool"`
+	// AfterFailures is the number of failed Spot allocations before falling back; 3 if absent.
+	AfterFailures int `yaml:"afterFailures,omitempty" json:"afterFailures,omitempty"`
+	// MaxInstances caps the fallback VMs; 0 means no cap.
+	MaxInstances int `yaml:"maxInstances,omitempty" json:"maxInstances,omitempty"`
+	// Budget caps the spend on fallback VMs in USD; 0 means no cap.
+	Budget float64 `yaml:"budget,omitempty" json:"budget,omitempty"`
 }
 
 // Workload is the job queue the fleet serves.
 type Workload struct {
-	Jobs        Jobs       `yaml:"jobs" json:"jobs"`
-	Queue       Queue      `yaml:"queue,omitempty" json:"queue,omitempty"`
-	Checkpoint  Checkpoint `yaml:"checkpoint,omitempty" json:"checkpoint,omitempty"`
-	RestartCost Duration   `yaml:"restartCost,omitempty" json:"restartCost,omitempty"`
-	OnNotice    string     `yaml:"onNotice,omitempty" json:"onNotice,omitempty"`
-	DrainTime   Duration   `yaml:"drainTime,omitempty" json:"drainTime,omitempty"`
-	MaxAttempts int        `yaml:"maxAttempts,omitempty" json:"maxAttempts,omitempty"`
+	// Jobs says how many jobs arrive, when, and how long each computes.
+	Jobs Jobs `yaml:"jobs" json:"jobs"`
+	// Queue is the durable job queue with leases.
+	Queue Queue `yaml:"queue,omitempty" json:"queue,omitempty"`
+	// Checkpoint says how jobs save progress.
+	Checkpoint Checkpoint `yaml:"checkpoint,omitempty" json:"checkpoint,omitempty"`
+	// RestartCost is the time a resumed job spends before it makes progress again.
+	RestartCost Duration `yaml:"restartCost,omitempty" json:"restartCost,omitempty"`
+	// OnNotice is what a worker does on a Preempt notice: ignore (the default), drain or checkpoint.
+	OnNotice string `yaml:"onNotice,omitempty" json:"onNotice,omitempty"`
+	// DrainTime is how long a worker takes to hand its job back when it drains; 10s if absent.
+	DrainTime Duration `yaml:"drainTime,omitempty" json:"drainTime,omitempty"`
+	// MaxAttempts caps the attempts per job; 0 means no cap.
+	MaxAttempts int `yaml:"maxAttempts,omitempty" json:"maxAttempts,omitempty"`
 }
 
 // What a worker does when it sees a Preempt notice.
@@ -165,17 +223,21 @@ const (
 
 // Jobs says how many jobs arrive, when, and how long each computes.
 type Jobs struct {
+	// Count is the number of jobs submitted in the run.
 	Count int `yaml:"count" json:"count"`
 	// RatePerHour spreads arrivals as a Poisson process; 0 submits all at
 	// the start.
 	RatePerHour float64 `yaml:"ratePerHour,omitempty" json:"ratePerHour,omitempty"`
-	Duration    Dist    `yaml:"duration" json:"duration"`
+	// Duration is the compute each job needs, a duration or a distribution.
+	Duration Dist `yaml:"duration" json:"duration"`
 	// Idempotent jobs may safely run twice; others count duplicates.
 	Idempotent *bool `yaml:"idempotent,omitempty" json:"idempotent,omitempty"`
 }
 
 // Queue is the durable job queue with leases.
 type Queue struct {
+	// VisibilityTimeout is the lease on a job: a job on a dead worker
+	// returns to the queue when it expires. 5m if absent.
 	VisibilityTimeout Duration `yaml:"visibilityTimeout,omitempty" json:"visibilityTimeout,omitempty"`
 	// NoLeaseRenewal makes a lease expire after VisibilityTimeout even while
 	// its worker is alive, so a long job runs twice.
@@ -199,29 +261,42 @@ const (
 
 // Checkpoint says how jobs save progress.
 type Checkpoint struct {
+	// Interval is the compute between checkpoints; 0 means no checkpoints.
 	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
-	Cost     Duration `yaml:"cost,omitempty" json:"cost,omitempty"`
-	Storage  string   `yaml:"storage,omitempty" json:"storage,omitempty"`
+	// Cost is the time one checkpoint takes.
+	Cost Duration `yaml:"cost,omitempty" json:"cost,omitempty"`
+	// Storage is durable (survives the VM; the default) or local (lost when the VM is deleted).
+	Storage string `yaml:"storage,omitempty" json:"storage,omitempty"`
 }
 
 // Wave is one step of the game day: an eviction or (simulated fleet only) a
 // market fault, at a time from the start.
 type Wave struct {
-	Name  string     `yaml:"name" json:"name"`
-	At    Duration   `yaml:"at" json:"at"`
+	// Name identifies the wave in the journal and reports.
+	Name string `yaml:"name" json:"name"`
+	// At is the time from the start of the run, before its end.
+	At Duration `yaml:"at" json:"at"`
+	// Evict evicts a selection of VMs.
 	Evict *Selection `yaml:"evict,omitempty" json:"evict,omitempty"`
-	Fault *Fault     `yaml:"fault,omitempty" json:"fault,omitempty"`
+	// Fault changes the simulated Spot market (provider sim only).
+	Fault *Fault `yaml:"fault,omitempty" json:"fault,omitempty"`
 }
 
 // Selection picks the VMs a wave evicts: exactly one of All, Count, Percent,
 // among the VMs matching the filters, picked at random from the seed.
 type Selection struct {
-	All     bool              `yaml:"all,omitempty" json:"all,omitempty"`
-	Count   int               `yaml:"count,omitempty" json:"count,omitempty"`
-	Percent Percent           `yaml:"percent,omitempty" json:"percent,omitempty"`
-	Pools   []string          `yaml:"pools,omitempty" json:"pools,omitempty"`
-	Zones   []string          `yaml:"zones,omitempty" json:"zones,omitempty"`
-	Tags    map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// All selects every matching VM.
+	All bool `yaml:"all,omitempty" json:"all,omitempty"`
+	// Count selects this many matching VMs.
+	Count int `yaml:"count,omitempty" json:"count,omitempty"`
+	// Percent selects this share of the matching VMs.
+	Percent Percent `yaml:"percent,omitempty" json:"percent,omitempty"`
+	// Pools keeps only VMs of these pools.
+	Pools []string `yaml:"pools,omitempty" json:"pools,omitempty"`
+	// Zones keeps only VMs in these zones.
+	Zones []string `yaml:"zones,omitempty" json:"zones,omitempty"`
+	// Tags keeps only VMs carrying all these tags.
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // Market faults of the simulated fleet.
@@ -234,8 +309,11 @@ const (
 
 // Fault changes the simulated Spot market for a while.
 type Fault struct {
-	Type  string   `yaml:"type" json:"type"`
+	// Type is capacityShortage, priceSpike, shortNotice or zoneOutage.
+	Type string `yaml:"type" json:"type"`
+	// Zones limits the fault to these zones; zoneOutage needs at least one.
 	Zones []string `yaml:"zones,omitempty" json:"zones,omitempty"`
+	// Pools limits the fault to these pools.
 	Pools []string `yaml:"pools,omitempty" json:"pools,omitempty"`
 	// Capacity is the Spot capacity left in each zone (capacityShortage).
 	Capacity *int `yaml:"capacity,omitempty" json:"capacity,omitempty"`
@@ -250,25 +328,71 @@ type Fault struct {
 // BlastRadius limits what the game day may touch.
 type BlastRadius struct {
 	// MaxEvictions caps the evictions the run requests in total.
-	MaxEvictions *int    `yaml:"maxEvictions,omitempty" json:"maxEvictions,omitempty"`
-	Exclude      Exclude `yaml:"exclude,omitempty" json:"exclude,omitempty"`
+	MaxEvictions *int `yaml:"maxEvictions,omitempty" json:"maxEvictions,omitempty"`
+	// MaxInFlight caps evictions requested and not yet recovered from (their
+	// replacement is not running yet).
+	MaxInFlight *int `yaml:"maxInFlight,omitempty" json:"maxInFlight,omitempty"`
+	// MaxInFlightPercent caps evictions in flight as a share of every VM the
+	// plan targets.
+	MaxInFlightPercent *Percent `yaml:"maxInFlightPercent,omitempty" json:"maxInFlightPercent,omitempty"`
+	// MaxPoolPercent caps evictions in flight in one pool as a share of its
+	// planned size. Default 50%.
+	MaxPoolPercent *Percent `yaml:"maxPoolPercent,omitempty" json:"maxPoolPercent,omitempty"`
+	// MaxZonePercent caps evictions in flight in one zone as a share of the
+	// targeted VMs planned there.
+	MaxZonePercent *Percent `yaml:"maxZonePercent,omitempty" json:"maxZonePercent,omitempty"`
+	// MinHealthyPercent is the floor of each pool's healthy running capacity
+	// (running, no notice, replacements counted only once they run) as a
+	// share of its planned size.
+	MinHealthyPercent *Percent `yaml:"minHealthyPercent,omitempty" json:"minHealthyPercent,omitempty"`
+	// MaxPerMinute caps evictions requested in any minute of the run.
+	MaxPerMinute *int `yaml:"maxPerMinute,omitempty" json:"maxPerMinute,omitempty"`
+	// MinWaveGap is the least time between the starts of two eviction waves.
+	MinWaveGap Duration `yaml:"minWaveGap,omitempty" json:"minWaveGap,omitempty"`
+	// TimeZone (IANA, like Europe/Berlin) of the windows and blackouts;
+	// default UTC.
+	TimeZone string `yaml:"timeZone,omitempty" json:"timeZone,omitempty"`
+	// Windows are the weekly hours when evictions may happen; none means
+	// any time.
+	Windows []Window `yaml:"windows,omitempty" json:"windows,omitempty"`
+	// Blackouts are dates (YYYY-MM-DD) with no evictions at all.
+	Blackouts []string `yaml:"blackouts,omitempty" json:"blackouts,omitempty"`
+	// Exclude keeps VMs out of every wave.
+	Exclude Exclude `yaml:"exclude,omitempty" json:"exclude,omitempty"`
+}
+
+// Window is a weekly time range on the run's clock, in the blast radius's
+// time zone. A window whose end is before its start runs past midnight.
+type Window struct {
+	// Days are day names or ranges: [Mon-Fri], [Sat, Sun].
+	Days []string `yaml:"days" json:"days"`
+	// From and To are times of day, "09:00" to "17:00"; To may be "24:00".
+	From string `yaml:"from" json:"from"`
+	To   string `yaml:"to" json:"to"`
 }
 
 // Exclude keeps VMs out of every wave.
 type Exclude struct {
-	Tags  map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
-	Names []string          `yaml:"names,omitempty" json:"names,omitempty"`
-	Pools []string          `yaml:"pools,omitempty" json:"pools,omitempty"`
+	// Tags excludes VMs carrying any of these tags.
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// Names excludes these VMs.
+	Names []string `yaml:"names,omitempty" json:"names,omitempty"`
+	// Pools excludes every VM of these pools.
+	Pools []string `yaml:"pools,omitempty" json:"pools,omitempty"`
 }
 
 // Abort ends the run early when a live metric crosses a line.
 type Abort struct {
-	When  Condition `yaml:"when" json:"when"`
-	Grace Duration  `yaml:"grace,omitempty" json:"grace,omitempty"`
+	// When is a condition on a live metric, such as "jobs.successRate < 90%".
+	When Condition `yaml:"when" json:"when"`
+	// Grace is how long the condition must hold before the run aborts.
+	Grace Duration `yaml:"grace,omitempty" json:"grace,omitempty"`
 }
 
 // SLO is an objective the report grades.
 type SLO struct {
-	Name      string    `yaml:"name,omitempty" json:"name,omitempty"`
+	// Name labels the SLO in reports; the objective text if absent.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Objective is the condition the run must meet, such as "ttr.p95 <= 2m".
 	Objective Condition `yaml:"objective" json:"objective"`
 }

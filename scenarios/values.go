@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -147,13 +149,15 @@ func (d *Dist) UnmarshalYAML(b []byte) error {
 	}
 	var f distFields
 	if err := yaml.UnmarshalWithOptions(b, &f, yaml.DisallowUnknownField()); err != nil {
-		return err
+		// The error's place is within the fragment this method was given,
+		// not the file: keep only what it says.
+		return errors.New(yamlMessage(err))
 	}
 	*d = Dist(f)
 	return nil
 }
 
-// Mean returns the distribution's expected value.
+// Expected returns the distribution's expected value.
 func (d Dist) Expected() time.Duration {
 	switch d.Dist {
 	case DistFixed:
@@ -182,7 +186,64 @@ func (d Dist) String() string {
 func scalarString(b []byte) (string, error) {
 	var s string
 	if err := yaml.Unmarshal(b, &s); err != nil {
-		return "", fmt.Errorf("expected a single value: %w", err)
+		return "", fmt.Errorf("got %q (expected a single value)", strings.TrimSpace(string(b)))
 	}
 	return s, nil
+}
+
+// JSON uses the scenario spellings too, so that a scenario written as JSON
+// reads the same and matches the JSON Schema.
+
+// MarshalJSON writes "1h30m".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads "1h30m" or "2d".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("got %s (expected a duration like 90s, 5m, 1h30m)", b)
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes "25%".
+func (p Percent) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }
+
+// UnmarshalJSON reads "25%".
+func (p *Percent) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("got %s (expected a percentage like 25%%)", b)
+	}
+	v, err := ParsePercent(s)
+	if err != nil {
+		return err
+	}
+	*p = Percent(v)
+	return nil
+}
+
+// UnmarshalJSON accepts a duration string or the mapping form.
+func (d *Dist) UnmarshalJSON(b []byte) error {
+	if trimmed := strings.TrimSpace(string(b)); strings.HasPrefix(trimmed, "\"") {
+		var v Duration
+		if err := v.UnmarshalJSON(b); err != nil {
+			return err
+		}
+		*d = Dist{Dist: DistFixed, Value: v}
+		return nil
+	}
+	var f distFields
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return err
+	}
+	*d = Dist(f)
+	return nil
 }
