@@ -86,7 +86,7 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 		set  bool
 	}{
 		{"run", e.Run, e.Run != nil}, {"plan", e.Plan, e.Plan != nil}, {"fault", e.Fault, e.Fault != nil},
-		{"sample", e.Sample, e.Sample != nil}, {"summary", e.Summary, e.Summary != nil},
+		{"sample", e.Sample, e.Sample != nil},
 	} {
 		if !p.set {
 			continue
@@ -99,6 +99,52 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, p.name...)
 		b = append(b, `":`...)
 		b = append(b, raw...)
+	}
+	if e.Summary != nil {
+		if b, err = e.Summary.appendJSON(append(b, `,"summary":`...)); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON writes the summary without encoding/json, which would scan and
+// copy its millions of values once more after Values.MarshalJSON.
+func (s *Summary) appendJSON(b []byte) ([]byte, error) {
+	for i, f := range [...]struct {
+		name string
+		v    int
+	}{
+		{"submitted", s.Submitted}, {"completed", s.Completed}, {"completedOnSpot", s.CompletedOnSpot},
+		{"failed", s.Failed}, {"duplicates", s.Duplicates}, {"unfinished", s.Unfinished},
+	} {
+		if i == 0 {
+			b = append(b, `{"`...)
+		} else {
+			b = append(b, `,"`...)
+		}
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		b = strconv.AppendInt(b, int64(f.v), 10)
+	}
+	b = append(b, `,"compute":`...)
+	var err error
+	if b, err = appendFloat(b, s.Compute); err != nil {
+		return b, err
+	}
+	for _, f := range [...]struct {
+		name string
+		v    Values
+	}{{"turnaround", s.Turnaround}, {"wait", s.Wait}} {
+		if len(f.v) == 0 {
+			continue
+		}
+		b = append(b, `,"`...)
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		if b, err = f.v.appendJSON(b); err != nil {
+			return b, err
+		}
 	}
 	return append(b, '}'), nil
 }

@@ -6,8 +6,6 @@ package journal
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 )
 
@@ -257,16 +255,19 @@ type Values []float64
 
 // MarshalJSON writes the shortest decimal of each value.
 func (v Values) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 2+len(v)*9)
+	return v.appendJSON(make([]byte, 0, 2+len(v)*9))
+}
+
+func (v Values) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, '[')
 	for i, x := range v {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("journal: value %d is %v, not a number JSON can hold", i, x)
+		var err error
+		if b, err = appendFloat(b, x); err != nil {
+			return nil, fmt.Errorf("journal: value %d: %w", i, err)
 		}
-		b = strconv.AppendFloat(b, x, 'f', -1, 64)
 	}
 	return append(b, ']'), nil
 }

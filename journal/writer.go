@@ -10,7 +10,8 @@ import (
 
 // Sink receives the events of a run. The runner, the simulated fleet and the
 // injectors write to one; the journal file, live metrics and the console read
-// from it.
+// from it. The event is the sink's only for the call: a sink that keeps it
+// keeps a copy, so that emitters can reuse one value for millions of events.
 type Sink interface {
 	Emit(e *Event)
 }

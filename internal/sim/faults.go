@@ -48,7 +48,7 @@ func (w *World) ApplyFault(wave string, f scenarios.Fault) error {
 	if f.For > 0 {
 		jf.Until = secs(w.now + int64(f.For))
 	}
-	w.emit(&journal.Event{Type: journal.FaultStarted, Wave: wave, Fault: jf})
+	w.emit(journal.Event{Type: journal.FaultStarted, Wave: wave, Fault: jf})
 	switch f.Type {
 	case scenarios.FaultCapacityShortage:
 		w.shortage(&ft)
@@ -132,11 +132,11 @@ func (w *World) priceSpike(ft *fault) {
 func (w *World) emitPrices(pi int32, zones []int32) {
 	p := &w.pools[pi]
 	if len(zones) == len(w.zones) {
-		w.emit(&journal.Event{Type: journal.PriceChanged, Pool: p.cfg.Name, Price: p.price[zones[0]]})
+		w.emit(journal.Event{Type: journal.PriceChanged, Pool: p.cfg.Name, Price: p.price[zones[0]]})
 		return
 	}
 	for _, z := range zones {
-		w.emit(&journal.Event{Type: journal.PriceChanged, Pool: p.cfg.Name, Zone: w.zones[z].name, Price: p.price[z]})
+		w.emit(journal.Event{Type: journal.PriceChanged, Pool: p.cfg.Name, Zone: w.zones[z].name, Price: p.price[z]})
 	}
 }
 
@@ -151,7 +151,7 @@ func (w *World) outage(ft *fault) {
 		for i := range w.vms {
 			v := &w.vms[i]
 			if v.zone == z && v.state == vmProvisioning {
-				w.emit(&journal.Event{Type: journal.VMAllocationFailed, Pool: w.pools[v.pool].cfg.Name, Zone: w.zones[z].name,
+				w.emit(journal.Event{Type: journal.VMAllocationFailed, Pool: w.pools[v.pool].cfg.Name, Zone: w.zones[z].name,
 					Code: "capacity", Reason: fmt.Sprintf("zone %s went down while provisioning", w.zones[z].name)})
 				w.stopVM(int32(i))
 				w.replace(v.pool, v.replaces, v.fallback)
@@ -184,7 +184,7 @@ func (w *World) endFault(fi int32) {
 			w.zones[z].down = false
 		}
 	}
-	w.emit(&journal.Event{Type: journal.FaultEnded, Wave: ft.wave, Fault: &journal.Fault{Type: ft.cfg.Type, Zones: ft.cfg.Zones, Pools: ft.cfg.Pools}})
+	w.emit(journal.Event{Type: journal.FaultEnded, Wave: ft.wave, Fault: &journal.Fault{Type: ft.cfg.Type, Zones: ft.cfg.Zones, Pools: ft.cfg.Pools}})
 }
 
 // Discover lists the VMs of the fleet as targets, in creation order.
@@ -238,7 +238,7 @@ var _ injector.Injector = (*World)(nil)
 // sample emits the gauges and the interval's backlog peak and area.
 func (w *World) sample() {
 	w.setBacklog(w.backlog)
-	w.emit(&journal.Event{Type: journal.Sampled, Sample: &journal.Sample{
+	w.emit(journal.Event{Type: journal.Sampled, Sample: &journal.Sample{
 		Spot: w.spotUp, Regular: w.regularUp, Fallback: w.fbUp, Provisioning: w.provisioning, Noticed: w.noticed,
 		Backlog: w.backlog, Running: w.running, BacklogMax: w.backlogMax, BacklogArea: w.backlogArea,
 		Submitted: w.submitted, Completed: w.completed, Failed: w.failed, Compute: w.computeNow(),
@@ -275,5 +275,5 @@ func (w *World) Finish() {
 		Duplicates: w.duplicates, Unfinished: unfinished, Compute: w.computeNow(),
 		Turnaround: w.turnaround, Wait: w.wait,
 	}
-	w.emit(&journal.Event{Type: journal.WorkloadSummarized, Summary: sum})
+	w.emit(journal.Event{Type: journal.WorkloadSummarized, Summary: sum})
 }

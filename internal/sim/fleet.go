@@ -44,7 +44,7 @@ func (w *World) vmUp(vi int32) {
 	v.price = p.price[v.zone]
 	broken := !v.initial && p.cfg.Provisioning.BootstrapFailureRate > 0 &&
 		w.rFleet.Float64() < float64(p.cfg.Provisioning.BootstrapFailureRate)
-	e := &journal.Event{Type: journal.VMRunning, VM: v.name, Pool: p.cfg.Name, Zone: w.zones[v.zone].name,
+	e := journal.Event{Type: journal.VMRunning, VM: v.name, Pool: p.cfg.Name, Zone: w.zones[v.zone].name,
 		Priority: p.cfg.Priority, Price: v.price, Fallback: v.fallback}
 	if !v.initial {
 		e.At = journal.Ptr(secs(v.requested))
@@ -119,7 +119,7 @@ func (w *World) notice(vi int32, noticeOverride int64) {
 	v.state = vmNoticed
 	v.evictAt = w.now + length
 	w.noticed++
-	w.emit(&journal.Event{Type: journal.EvictionNoticed, VM: v.name, Pool: w.pools[v.pool].cfg.Name,
+	w.emit(journal.Event{Type: journal.EvictionNoticed, VM: v.name, Pool: w.pools[v.pool].cfg.Name,
 		Zone: z.name, Cause: v.cause, At: journal.Ptr(secs(v.evictAt))})
 	reacting := w.policy == scenarios.OnNoticeDrain || w.policy == scenarios.OnNoticeCheckpoint
 	for si := v.slotBase; si < v.slotBase+v.nslots; si++ {
@@ -144,7 +144,7 @@ func (w *World) notice(vi int32, noticeOverride int64) {
 		}
 	}
 	if reacting && v.draining == 0 && !v.late {
-		w.emit(&journal.Event{Type: journal.EvictionDrained, VM: v.name})
+		w.emit(journal.Event{Type: journal.EvictionDrained, VM: v.name})
 	}
 	w.q.push(ev{t: v.evictAt, kind: kEvict, a: vi, gen: v.gen})
 }
@@ -164,7 +164,7 @@ func (w *World) evict(vi int32) {
 	if policy == "" {
 		policy = scenarios.EvictionDelete
 	}
-	w.emit(&journal.Event{Type: journal.EvictionEvicted, VM: v.name, Pool: p.cfg.Name, Zone: w.zones[v.zone].name,
+	w.emit(journal.Event{Type: journal.EvictionEvicted, VM: v.name, Pool: p.cfg.Name, Zone: w.zones[v.zone].name,
 		Cause: v.cause, Policy: policy, Count: int(busy + v.released)})
 	for si := v.slotBase; si < v.slotBase+v.nslots; si++ {
 		if w.slots[si].job >= 0 {
@@ -230,10 +230,10 @@ func (w *World) provision(ti int32) {
 	p := &w.pools[pi]
 	z := w.pickZone(p, int(tk.failures))
 	zn := &w.zones[z]
-	w.emit(&journal.Event{Type: journal.VMRequested, Pool: p.cfg.Name, Zone: zn.name, Replaces: tk.replaces, Fallback: tk.fallback})
+	w.emit(journal.Event{Type: journal.VMRequested, Pool: p.cfg.Name, Zone: zn.name, Replaces: tk.replaces, Fallback: tk.fallback})
 	code, reason := w.allocationCheck(p, z)
 	if code != "" {
-		w.emit(&journal.Event{Type: journal.VMAllocationFailed, Pool: p.cfg.Name, Zone: zn.name, Code: code, Reason: reason})
+		w.emit(journal.Event{Type: journal.VMAllocationFailed, Pool: p.cfg.Name, Zone: zn.name, Code: code, Reason: reason})
 		tk.failures++
 		if !tk.fallback && spotPool.fallback >= 0 && int(tk.failures) >= fallbackAfter(spotPool.cfg) && w.fallbackAllowed(tk.pool) {
 			tk.fallback = true
@@ -333,8 +333,8 @@ func (w *World) bootstrapFailed(vi int32) {
 	v := &w.vms[vi]
 	p := &w.pools[v.pool]
 	zn := w.zones[v.zone].name
-	w.emit(&journal.Event{Type: journal.VMBootstrapFailed, VM: v.name, Pool: p.cfg.Name, Zone: zn, Replaces: v.replaces})
-	w.emit(&journal.Event{Type: journal.VMDeleted, VM: v.name, Pool: p.cfg.Name, Zone: zn, Reason: "bootstrap failed"})
+	w.emit(journal.Event{Type: journal.VMBootstrapFailed, VM: v.name, Pool: p.cfg.Name, Zone: zn, Replaces: v.replaces})
+	w.emit(journal.Event{Type: journal.VMDeleted, VM: v.name, Pool: p.cfg.Name, Zone: zn, Reason: "bootstrap failed"})
 	replaces := v.replaces
 	if replaces == "" {
 		replaces = v.name

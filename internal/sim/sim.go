@@ -139,6 +139,7 @@ type fault struct {
 // World is the simulated fleet and its workload.
 type World struct {
 	sink  journal.Sink
+	ev    journal.Event
 	sc    *scenarios.Scenario
 	wl    *scenarios.Workload
 	q     queue
@@ -460,7 +461,10 @@ func (w *World) t() float64 { return float64(w.now) / 1e9 }
 
 func secs(ns int64) float64 { return float64(ns) / 1e9 }
 
-func (w *World) emit(e *journal.Event) {
+// emit stamps the event with the virtual time and hands it to the sink. One
+// event value is reused, since sinks copy what they keep (journal.Sink).
+func (w *World) emit(e journal.Event) {
 	e.T = w.t()
-	w.sink.Emit(e)
+	w.ev = e
+	w.sink.Emit(&w.ev)
 }

@@ -34,7 +34,9 @@ func dur(s string) scenarios.Duration {
 	return scenarios.Duration(v)
 }
 
-func fixed(s string) *scenarios.Dist { return &scenarios.Dist{Dist: scenarios.DistFixed, Value: dur(s)} }
+func fixed(s string) *scenarios.Dist {
+	return &scenarios.Dist{Dist: scenarios.DistFixed, Value: dur(s)}
+}
 
 // handScenario is small enough to work out by hand: VMs that provision in
 // exactly 60 s after a 30 s autoscaler delay, a notice 5 s after the call

@@ -139,7 +139,7 @@ func (w *World) startAttempt(si, ji int32) {
 	}
 	if j.awaiting {
 		j.awaiting = false
-		w.emit(&journal.Event{Type: journal.JobResumed, Job: jobName(ji), VM: v.name, Attempt: int(j.attempts), Fallback: v.fallback})
+		w.emit(journal.Event{Type: journal.JobResumed, Job: jobName(ji), VM: v.name, Attempt: int(j.attempts), Fallback: v.fallback})
 	}
 }
 
@@ -189,7 +189,7 @@ func (w *World) complete(si int32) {
 	j.completions++
 	if j.completions > 1 {
 		w.duplicates++
-		w.emit(&journal.Event{Type: journal.JobCompleted, Job: jobName(ji), VM: v.name, Submitted: journal.Ptr(secs(j.submitted)),
+		w.emit(journal.Event{Type: journal.JobCompleted, Job: jobName(ji), VM: v.name, Submitted: journal.Ptr(secs(j.submitted)),
 			Attempt: int(j.attempts), Fallback: v.fallback, Duplicate: true})
 	} else {
 		j.state = jDone
@@ -199,7 +199,7 @@ func (w *World) complete(si int32) {
 			w.completedOnSpot++
 		}
 		if j.interrupted {
-			w.emit(&journal.Event{Type: journal.JobCompleted, Job: jobName(ji), VM: v.name, Submitted: journal.Ptr(secs(j.submitted)),
+			w.emit(journal.Event{Type: journal.JobCompleted, Job: jobName(ji), VM: v.name, Submitted: journal.Ptr(secs(j.submitted)),
 				Attempt: int(j.attempts), Fallback: v.fallback})
 		} else {
 			w.turnaround = append(w.turnaround, secs(w.now-j.submitted))
@@ -230,7 +230,7 @@ func (w *World) release(si int32) {
 	v.released++
 	w.interrupted(ji, j, v, start, lost, true, false, false)
 	if v.draining == 0 && !v.late {
-		w.emit(&journal.Event{Type: journal.EvictionDrained, VM: v.name})
+		w.emit(journal.Event{Type: journal.EvictionDrained, VM: v.name})
 	}
 	w.dispatch()
 }
@@ -267,7 +267,7 @@ func (w *World) kill(si int32, deleted bool) {
 // becomes of its job: back in the queue at once (handed back), after the
 // lease expires (the worker died holding it), or failed (out of attempts).
 func (w *World) interrupted(ji int32, j *job, v *vm, start int64, lost float64, released, late, ckLost bool) {
-	w.emit(&journal.Event{Type: journal.JobInterrupted, Job: jobName(ji), VM: v.name, Attempt: int(j.attempts),
+	w.emit(journal.Event{Type: journal.JobInterrupted, Job: jobName(ji), VM: v.name, Attempt: int(j.attempts),
 		At: journal.Ptr(secs(start)), Submitted: journal.Ptr(secs(j.submitted)), Lost: lost,
 		Released: released, DrainLate: late, CheckpointLost: ckLost})
 	if j.state == jDone || j.state == jFailed {
@@ -298,7 +298,7 @@ func (w *World) fail(ji int32, j *job) {
 	j.state = jFailed
 	j.leaseGen++
 	w.failed++
-	w.emit(&journal.Event{Type: journal.JobFailed, Job: jobName(ji), Attempt: int(j.attempts),
+	w.emit(journal.Event{Type: journal.JobFailed, Job: jobName(ji), Attempt: int(j.attempts),
 		Reason: "out of attempts (maxAttempts " + strconv.Itoa(int(w.maxAttempts)) + ")"})
 }
 
