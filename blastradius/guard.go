@@ -1,26 +1,43 @@
 // Package blastradius is the guard that every single eviction passes before
-// simulateEviction is called: only Spot VMs, only inside the frozen plan,
-// never one VM twice in a wave, never over the run's caps. Its checks are
-// pure functions of the limits, what the run has done so far and the
-// proposed target.
+// simulateEviction is called. Hard rules no scenario can turn off: only Spot
+// VMs, only inside the frozen plan, never one VM twice in a wave. Limits a
+// scenario sets (with safe defaults): total evictions, evictions in flight
+// (as a count, and as a share of the targeted fleet, of a pool, of a zone),
+// a floor of healthy running capacity, a rate, a gap between waves, time
+// windows and blackout dates, and exclusions.
+//
+// Check is a pure function of the limits, the run's state and the proposed
+// eviction; Guard keeps that state from the run's events.
 package blastradius
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"time"
 
 	"github.com/spotdrill/spotdrill/injector"
-	"github.com/spotdrill/spotdrill/scenarios"
 )
 
 // Limit names, as refusals carry them in the journal's code field.
 const (
-	LimitNotSpot      = "notSpot"
-	LimitOutsidePlan  = "outsidePlan"
-	LimitTwiceInWave  = "twiceInWave"
-	LimitExcluded     = "excluded"
-	LimitMaxEvictions = "maxEvictions"
-	LimitNotRunning   = "notRunning"
+	LimitNotSpot        = "notSpot"
+	LimitOutsidePlan    = "outsidePlan"
+	LimitTwiceInWave    = "twiceInWave"
+	LimitExcluded       = "excluded"
+	LimitNotRunning     = "notRunning"
+	LimitMaxEvictions   = "maxEvictions"
+	LimitMaxInFlight    = "maxInFlight"
+	LimitInFlightShare  = "maxInFlightPercent"
+	LimitPoolShare      = "maxPoolPercent"
+	LimitZoneShare      = "maxZonePercent"
+	LimitMinHealthy     = "minHealthyPercent"
+	LimitRate           = "maxPerMinute"
+	LimitWaveGap        = "minWaveGap"
+	LimitOutsideWindow  = "window"
+	LimitBlackout       = "blackout"
+	LimitAborted        = "aborted"
+	DefaultMaxPoolShare = 0.5
 )
 
 // DefaultExemptTag excludes a VM from every game day unless a scenario says
@@ -35,47 +52,58 @@ type Refusal struct {
 
 func (r *Refusal) Error() string { return r.Limit + ": " + r.Reason }
 
-// Scope is the frozen plan: the pools a run may touch. A VM outside it is
-// never evicted, whatever a wave selects.
-type Scope struct {
+func refuse(limit, format string, args ...any) *Refusal {
+	return &Refusal{Limit: limit, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Unlimited marks a count limit that is not set.
+const Unlimited = -1
+
+// Limits are what a scenario allows. Shares are fractions (0.5 = 50 %);
+// a share of 1 and a count of Unlimited do not limit.
+type Limits struct {
+	MaxEvictions       int
+	MaxInFlight        int
+	MaxInFlightPercent float64
+	MaxPoolPercent     float64
+	MaxZonePercent     float64
+	MinHealthyPercent  float64
+	MaxPerMinute       int
+	MinWaveGap         time.Duration
+	Calendar           Calendar
+	Exclude            Exclude
+}
+
+// NoLimits limits nothing but the hard rules.
+func NoLimits() Limits {
+	return Limits{MaxEvictions: Unlimited, MaxInFlight: Unlimited, MaxInFlightPercent: 1, MaxPoolPercent: 1,
+		MaxZonePercent: 1, MaxPerMinute: Unlimited}
+}
+
+// Exclude keeps VMs out of every wave.
+type Exclude struct {
+	Tags  map[string]string
+	Names []string
 	Pools []string
 }
 
-// Guard holds the limits and what the run has done against them.
-type Guard struct {
-	limits    scenarios.BlastRadius
-	scope     Scope
-	requested int
-	wave      string
-	inWave    map[string]struct{}
-}
-
-// New guards a run with the scenario's limits inside a frozen scope.
-func New(limits scenarios.BlastRadius, scope Scope) *Guard {
-	return &Guard{limits: limits, scope: scope, inWave: map[string]struct{}{}}
-}
-
-// BeginWave starts a new wave: the "never twice in a wave" rule resets.
-func (g *Guard) BeginWave(name string) {
-	g.wave = name
-	clear(g.inWave)
-}
-
-// Requested is how many evictions the guard has let through.
-func (g *Guard) Requested() int { return g.requested }
-
-// Excluded says whether the scenario's exclusions keep a target out of every
-// wave, and why. Hard rules are not exclusions: see Check.
-func Excluded(limits scenarios.BlastRadius, t injector.Target) (string, bool) {
-	ex := limits.Exclude
+// Excluded says whether exclusions keep a target out of every wave, and why.
+// Tag chaos-exempt=true excludes unless the scenario names that tag itself.
+func (l *Limits) Excluded(t injector.Target) (string, bool) {
+	ex := l.Exclude
 	if v, ok := t.Tags[DefaultExemptTag]; ok && v == "true" {
 		if _, overridden := ex.Tags[DefaultExemptTag]; !overridden {
 			return fmt.Sprintf("tag %s=true", DefaultExemptTag), true
 		}
 	}
-	for k, v := range ex.Tags {
-		if tv, ok := t.Tags[k]; ok && tv == v {
-			return fmt.Sprintf("tag %s=%s", k, v), true
+	keys := make([]string, 0, len(ex.Tags))
+	for k := range ex.Tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if tv, ok := t.Tags[k]; ok && tv == ex.Tags[k] {
+			return fmt.Sprintf("tag %s=%s", k, tv), true
 		}
 	}
 	if slices.Contains(ex.Names, t.Name) {
@@ -87,36 +115,189 @@ func Excluded(limits scenarios.BlastRadius, t injector.Target) (string, bool) {
 	return "", false
 }
 
-// Check decides one eviction without recording it.
-func (g *Guard) Check(t injector.Target) *Refusal {
-	if !t.Spot() {
-		return &Refusal{LimitNotSpot, fmt.Sprintf("%s has priority %s; only Spot VMs are ever evicted", t.Name, t.Priority)}
+// Scope is the frozen plan: the targets a run may touch, and the planned
+// size of each pool and zone that shares are measured against.
+type Scope struct {
+	// Pools the run may touch. On the simulated fleet and on scale sets a
+	// lost VM is replaced by a new one, so the plan freezes pools rather
+	// than instances; IDs, when set, further restrict to frozen instances.
+	Pools []string
+	IDs   map[string]bool
+	// Planned sizes: VMs in the scope at plan time.
+	PoolSize map[string]int
+	ZoneSize map[string]int
+	Total    int
+}
+
+// Contains reports whether a target is inside the frozen plan.
+func (s *Scope) Contains(t injector.Target) bool {
+	if !slices.Contains(s.Pools, t.Pool) {
+		return false
 	}
-	if !slices.Contains(g.scope.Pools, t.Pool) {
-		return &Refusal{LimitOutsidePlan, fmt.Sprintf("%s is in pool %s, outside the frozen plan (%v)", t.Name, t.Pool, g.scope.Pools)}
+	return s.IDs == nil || s.IDs[t.ID]
+}
+
+// State is what the run has done so far, as the guard needs it.
+type State struct {
+	// Now is the run clock: virtual on the simulated fleet, wall on Azure.
+	Now time.Time
+	// Elapsed is the time since the start of the run.
+	Elapsed   time.Duration
+	Wave      string
+	WaveStart time.Duration
+	// LastWaveStart is when the previous eviction wave started; negative
+	// when none did.
+	LastWaveStart time.Duration
+	Requested     int
+	InFlight      map[string]Flight // by VM ID
+	InWave        map[string]bool
+	Recent        []time.Duration // request times, for the rate
+	// Healthy is running capacity per pool that no notice touched: the
+	// floor counts only what really runs.
+	Healthy map[string]int
+	Aborted bool
+}
+
+// Flight is an eviction requested and not yet recovered from.
+type Flight struct {
+	Pool, Zone string
+}
+
+func (s *State) inFlight(pool, zone string) (total, inPool, inZone int) {
+	for _, f := range s.InFlight {
+		total++
+		if f.Pool == pool {
+			inPool++
+		}
+		if f.Zone == zone {
+			inZone++
+		}
 	}
-	if _, ok := g.inWave[t.ID]; ok {
-		return &Refusal{LimitTwiceInWave, fmt.Sprintf("%s was already evicted in wave %s", t.Name, g.wave)}
+	return
+}
+
+// Check decides one eviction. It never changes anything.
+func Check(l *Limits, sc *Scope, st *State, t injector.Target) *Refusal {
+	if r := checkHardRules(l, sc, st, t); r != nil {
+		return r
 	}
-	if why, ok := Excluded(g.limits, t); ok {
-		return &Refusal{LimitExcluded, fmt.Sprintf("%s is excluded: %s", t.Name, why)}
+	if r := checkClock(l, st); r != nil {
+		return r
+	}
+	if r := checkCounts(l, st); r != nil {
+		return r
+	}
+	return checkShares(l, sc, st, t)
+}
+
+func checkHardRules(l *Limits, sc *Scope, st *State, t injector.Target) *Refusal {
+	switch {
+	case st.Aborted:
+		return refuse(LimitAborted, "the run was aborted: no more evictions")
+	case !t.Spot():
+		return refuse(LimitNotSpot, "%s has priority %s; only Spot VMs are ever evicted", t.Name, t.Priority)
+	case !sc.Contains(t):
+		return refuse(LimitOutsidePlan, "%s (pool %s) is outside the frozen plan", t.Name, t.Pool)
+	case st.InWave[t.ID]:
+		return refuse(LimitTwiceInWave, "%s was already evicted in wave %s", t.Name, st.Wave)
+	}
+	if why, ok := l.Excluded(t); ok {
+		return refuse(LimitExcluded, "%s is excluded: %s", t.Name, why)
 	}
 	if t.State != injector.StateRunning {
-		return &Refusal{LimitNotRunning, fmt.Sprintf("%s is %s, not running", t.Name, t.State)}
+		return refuse(LimitNotRunning, "%s is %s, not running", t.Name, t.State)
 	}
-	if m := g.limits.MaxEvictions; m != nil && g.requested >= *m {
-		return &Refusal{LimitMaxEvictions, fmt.Sprintf("the run already requested %d of at most %d evictions", g.requested, *m)}
+	if _, ok := st.InFlight[t.ID]; ok {
+		return refuse(LimitNotRunning, "%s is still being evicted", t.Name)
 	}
 	return nil
 }
 
-// Allow checks one eviction and, when allowed, counts it against the
-// limits. The caller must call it before every simulateEviction.
-func (g *Guard) Allow(t injector.Target) *Refusal {
-	if r := g.Check(t); r != nil {
-		return r
+func checkClock(l *Limits, st *State) *Refusal {
+	if l.MinWaveGap > 0 && st.LastWaveStart >= 0 && st.WaveStart-st.LastWaveStart < l.MinWaveGap {
+		return refuse(LimitWaveGap, "wave %s starts %s after the previous one; the minimum gap is %s",
+			st.Wave, st.WaveStart-st.LastWaveStart, l.MinWaveGap)
 	}
-	g.requested++
-	g.inWave[t.ID] = struct{}{}
+	if why, ok := l.Calendar.Allows(st.Now); !ok {
+		limit := LimitOutsideWindow
+		if l.Calendar.blackedOut(st.Now) {
+			limit = LimitBlackout
+		}
+		return refuse(limit, "%s", why)
+	}
 	return nil
+}
+
+func checkCounts(l *Limits, st *State) *Refusal {
+	if l.MaxEvictions != Unlimited && st.Requested >= l.MaxEvictions {
+		return refuse(LimitMaxEvictions, "the run already requested %d of at most %d evictions", st.Requested, l.MaxEvictions)
+	}
+	if l.MaxInFlight != Unlimited && len(st.InFlight) >= l.MaxInFlight {
+		return refuse(LimitMaxInFlight, "%d evictions are in flight, at most %d may be", len(st.InFlight), l.MaxInFlight)
+	}
+	if l.MaxPerMinute != Unlimited {
+		n := 0
+		for _, at := range st.Recent {
+			if st.Elapsed-at < time.Minute {
+				n++
+			}
+		}
+		if n >= l.MaxPerMinute {
+			return refuse(LimitRate, "%d evictions in the last minute, at most %d per minute", n, l.MaxPerMinute)
+		}
+	}
+	return nil
+}
+
+// checkShares refuses an eviction that would put more than a share of the
+// fleet, a pool or a zone in flight, or leave a pool below its floor.
+func checkShares(l *Limits, sc *Scope, st *State, t injector.Target) *Refusal {
+	total, inPool, inZone := st.inFlight(t.Pool, t.Zone)
+	if over(total+1, sc.Total, l.MaxInFlightPercent) {
+		return refuse(LimitInFlightShare, "%d of %d targeted VMs would be in flight (%s), above %s",
+			total+1, sc.Total, pct(total+1, sc.Total), pctf(l.MaxInFlightPercent))
+	}
+	if n := sc.PoolSize[t.Pool]; over(inPool+1, n, l.MaxPoolPercent) {
+		return refuse(LimitPoolShare, "%d of %d VMs of pool %s would be in flight (%s), above %s",
+			inPool+1, n, t.Pool, pct(inPool+1, n), pctf(l.MaxPoolPercent))
+	}
+	if n := sc.ZoneSize[t.Zone]; over(inZone+1, n, l.MaxZonePercent) {
+		return refuse(LimitZoneShare, "%d of %d targeted VMs in zone %s would be in flight (%s), above %s",
+			inZone+1, n, zoneName(t.Zone), pct(inZone+1, n), pctf(l.MaxZonePercent))
+	}
+	if l.MinHealthyPercent > 0 {
+		planned := sc.PoolSize[t.Pool]
+		left := st.Healthy[t.Pool] - 1
+		if float64(left) < l.MinHealthyPercent*float64(planned)-1e-9 {
+			return refuse(LimitMinHealthy, "pool %s would keep %d healthy running VMs of %d planned (%s), below %s",
+				t.Pool, left, planned, pct(left, planned), pctf(l.MinHealthyPercent))
+		}
+	}
+	return nil
+}
+
+func over(n, of int, share float64) bool {
+	if share >= 1 || of <= 0 {
+		return false
+	}
+	return float64(n) > share*float64(of)+1e-9
+}
+
+func pct(n, of int) string {
+	if of == 0 {
+		return "n/a"
+	}
+	return pctf(float64(n) / float64(of))
+}
+
+func pctf(f float64) string {
+	v := math.Round(f*1000) / 10
+	return fmt.Sprintf("%g%%", v)
+}
+
+func zoneName(z string) string {
+	if z == "" {
+		return "(none)"
+	}
+	return z
 }

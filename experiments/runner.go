@@ -8,10 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spotdrill/spotdrill/blastradius"
@@ -80,8 +80,11 @@ type Config struct {
 type Result struct {
 	Status string
 	Reason string
-	// Refused is true when the plan had nothing it may evict.
+	// Refused is true when the plan broke a safety limit, or had nothing it
+	// may evict; nothing was evicted then.
 	Refused bool
+	// Plan is the frozen plan.
+	Plan *Plan
 }
 
 // Runner holds one run's state. Use Run.
@@ -96,6 +99,7 @@ type runner struct {
 	next     int
 	aborts   []abortState
 	end      time.Duration
+	start    time.Time
 	progress Progress
 }
 
@@ -119,7 +123,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r := &runner{
 		cfg: cfg, sc: sc, w: cfg.World, bus: cfg.Bus,
 		rng: rand.New(rand.NewPCG(uint64(sc.Seed), 0xa7e5)),
-		end: sc.Duration.D(),
+		end: sc.Duration.D(), start: RunStart(sc),
 	}
 	if cfg.Progress != nil {
 		r.bus.Subscribe(journal.SinkFunc(r.observe))
@@ -137,7 +141,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil || res.Refused {
 		return res, err
 	}
-	return r.loop(ctx)
+	out, err := r.loop(ctx)
+	out.Plan = res.Plan
+	return out, err
 }
 
 func (r *runner) runInfo() *journal.Run {
@@ -174,39 +180,27 @@ func (r *runner) runInfo() *journal.Run {
 	return info
 }
 
-// plan freezes what the run may touch and records it.
+// plan freezes what the run may touch and records it. A plan with problems
+// is refused before anything is evicted.
 func (r *runner) plan(ctx context.Context) (Result, error) {
 	targets, err := r.w.Discover(ctx)
 	if err != nil {
 		return r.finish(journal.StatusFailed, "discovery failed: "+err.Error()), fmt.Errorf("discover targets: %w", err)
 	}
-	p := &journal.Plan{PlannedCost: PlannedCost(r.sc)}
-	var pools []string
-	for _, t := range targets {
-		if !t.Spot() {
-			p.Excluded = append(p.Excluded, journal.Exclusion{VM: t.Name, Reason: "not Spot (priority " + t.Priority + ")"})
-			continue
-		}
-		if why, ok := blastradius.Excluded(r.sc.BlastRadius, t); ok {
-			p.Excluded = append(p.Excluded, journal.Exclusion{VM: t.Name, Reason: why})
-			continue
-		}
-		p.Targets++
-		if !slices.Contains(pools, t.Pool) {
-			pools = append(pools, t.Pool)
-		}
+	p, err := NewPlan(r.sc, targets, r.start)
+	if err != nil {
+		return r.finish(journal.StatusFailed, err.Error()), err
 	}
-	for _, w := range r.waves {
-		p.Waves = append(p.Waves, journal.PlanWave{Name: w.Name, At: w.At.D().Seconds(), What: describeWave(w)})
-	}
-	r.guard = blastradius.New(r.sc.BlastRadius, blastradius.Scope{Pools: pools})
-	r.bus.Emit(&journal.Event{Type: journal.Planned, Plan: p})
-	if p.Targets == 0 && hasEvictions(r.waves) {
-		res := r.finish(journal.StatusAborted, "nothing eligible: no Spot VM inside the plan")
+	r.guard = blastradius.New(p.limits, p.scope, r.start)
+	r.bus.Subscribe(r.guard)
+	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Planned, Plan: p.journalPlan()})
+	if !p.OK() {
+		res := r.finish(journal.StatusAborted, "refused for safety: "+strings.Join(p.Problems, "; "))
 		res.Refused = true
+		res.Plan = p
 		return res, nil
 	}
-	return Result{}, nil
+	return Result{Plan: p}, nil
 }
 
 func hasEvictions(ws []scenarios.Wave) bool {
@@ -250,6 +244,7 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 		if !aborted {
 			if c, v, ok := r.checkAborts(); ok {
 				aborted = true
+				r.guard.Abort()
 				reason = fmt.Sprintf("abort condition %q fired (measured %s)", c.Raw, formatMetric(c.Metric, v))
 				r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: c.Raw, Value: v, Reason: reason})
 				stopAt = min(r.end, r.w.Now()+r.cfg.DrainTimeout)
@@ -332,12 +327,13 @@ func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
 	if err != nil {
 		return fmt.Errorf("wave %q: discover targets: %w", w.Name, err)
 	}
+	now := r.w.Now()
 	picked := r.pick(w, targets)
 	r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: "evict", Count: len(picked), Reason: describeWave(w)})
-	r.guard.BeginWave(w.Name)
+	r.guard.BeginWave(w.Name, now, targets)
 	for _, tg := range picked {
-		if ref := r.guard.Allow(tg); ref != nil {
-			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.Name,
+		if ref := r.guard.Allow(tg, now); ref != nil {
+			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.Name,
 				Pool: tg.Pool, Zone: tg.Zone, Code: ref.Limit, Reason: ref.Reason})
 			continue
 		}
@@ -349,41 +345,33 @@ func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
 			case errors.Is(err, injector.ErrGone):
 				code = "NotFound"
 			}
-			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.EvictionFailed, Wave: w.Name, VM: tg.Name,
+			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionFailed, Wave: w.Name, VM: tg.Name,
 				Pool: tg.Pool, Zone: tg.Zone, Code: code, Reason: err.Error()})
 			continue
 		}
-		r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.EvictionRequested, Wave: w.Name, VM: tg.Name,
+		r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionRequested, Wave: w.Name, VM: tg.Name,
 			Pool: tg.Pool, Zone: tg.Zone, Cause: journal.CauseInjected})
 	}
 	return nil
 }
 
 // pick selects a wave's targets: those matching its filters that the plan
-// allows and that run now, then all, a count or a percent of them, drawn
-// from the seed.
+// holds and that run now, then all, a count or a percent of them, drawn
+// from the seed. The guard still checks each one.
 func (r *runner) pick(w scenarios.Wave, targets []injector.Target) []injector.Target {
-	sel := w.Evict
 	var eligible []injector.Target
 	for _, t := range targets {
-		if !t.Spot() || t.State != injector.StateRunning {
+		if !t.Spot() || t.State != injector.StateRunning || !r.guard.Scope().Contains(t) {
 			continue
 		}
-		if _, ex := blastradius.Excluded(r.sc.BlastRadius, t); ex {
+		if _, ex := r.guard.Limits().Excluded(t); ex {
 			continue
 		}
-		if matches(sel, t) {
+		if matches(w.Evict, t) {
 			eligible = append(eligible, t)
 		}
 	}
-	n := len(eligible)
-	switch {
-	case sel.All:
-	case sel.Count > 0:
-		n = min(sel.Count, n)
-	case sel.Percent > 0:
-		n = min(int(math.Ceil(float64(sel.Percent)*float64(len(eligible))-1e-9)), len(eligible))
-	}
+	n, _ := selectionSize(w.Evict, len(eligible))
 	r.rng.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
 	return eligible[:n]
 }

@@ -3,6 +3,7 @@ package experiments
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,24 +80,40 @@ func TestSameSeedSameJournal(t *testing.T) {
 	require.False(t, bytes.Equal(a.journal, c.journal), "another seed must give another journal")
 }
 
-func TestWavesGoThroughTheGuard(t *testing.T) {
+func TestPlanRefusesWhatItCannotAllow(t *testing.T) {
 	sc := testScenario()
-	sc.BlastRadius.MaxEvictions = new(int)
-	*sc.BlastRadius.MaxEvictions = 4
+	sc.BlastRadius.MaxEvictions = ptr(4)
 	r := play(t, context.Background(), sc)
-	require.Equal(t, 4, count(r.events, journal.EvictionRequested))
-	blocked := 0
+	require.True(t, r.res.Refused)
+	require.Zero(t, count(r.events, journal.EvictionRequested))
+	require.Contains(t, strings.Join(r.res.Plan.Problems, "\n"), "maxEvictions is 4")
+	require.Equal(t, journal.RunEnded, r.events[len(r.events)-1].Type)
+}
+
+func TestGuardBlocksAtRunTime(t *testing.T) {
+	sc := testScenario()
+	pct := scenarios.Percent(0.3)
+	sc.BlastRadius.MaxPoolPercent = &pct
+	sc.Waves = []scenarios.Wave{
+		{Name: "w1", At: d("20m"), Evict: &scenarios.Selection{Count: 3}},
+		// A minute later the first three are not replaced yet: the pool is
+		// at its 30 % in flight, so the guard refuses all three.
+		{Name: "w2", At: d("21m"), Evict: &scenarios.Selection{Count: 3}},
+	}
+	r := play(t, context.Background(), sc)
+	require.False(t, r.res.Refused, r.res.Reason)
+	require.Equal(t, 3, count(r.events, journal.EvictionRequested))
+	require.Equal(t, 3, count(r.events, journal.EvictionBlocked))
 	for _, e := range r.events {
-		if e.Type == journal.EvictionBlocked {
-			blocked++
-			require.Equal(t, "maxEvictions", e.Code)
-			require.Contains(t, e.Reason, "at most 4")
-		}
-		if e.Type == journal.EvictionRequested {
+		switch e.Type {
+		case journal.EvictionBlocked:
+			require.Equal(t, "w2", e.Wave)
+			require.Equal(t, "maxPoolPercent", e.Code)
+			require.Contains(t, e.Reason, "4 of 10 VMs of pool spot would be in flight (40%), above 30%")
+		case journal.EvictionRequested:
 			require.Equal(t, "spot", e.Pool, "only Spot VMs are ever requested")
 		}
 	}
-	require.Positive(t, blocked)
 }
 
 func TestExemptTagIsNeverTargeted(t *testing.T) {

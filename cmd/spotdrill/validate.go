@@ -27,7 +27,7 @@ any file has a problem.`,
 					fmt.Fprintln(ios.Err, err)
 					continue
 				}
-				fmt.Fprintf(ios.Out, "%s: ok (%s: %d waves, %d SLOs, provider %s)\n", f, sc.Metadata.Name, len(sc.Waves), len(sc.SLOs), sc.Target.Provider)
+				fmt.Fprintf(ios.Out, "%s: ok (%s: %s, %s, provider %s)\n", f, sc.Metadata.Name, plural(len(sc.Waves), "wave"), plural(len(sc.SLOs), "SLO"), sc.Target.Provider)
 			}
 			if bad > 0 {
 				return withCode(ExitInvalid, errors.New(plural(bad, "scenario file")+" with problems"))
