@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spotdrill/spotdrill/blastradius"
 	"github.com/spotdrill/spotdrill/injector"
+	"github.com/spotdrill/spotdrill/internal/sim"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/scenarios"
 )
@@ -381,4 +383,25 @@ func (p *Plan) journalPlan() *journal.Plan {
 		jp.Waves = append(jp.Waves, journal.PlanWave{Name: w.Name, At: w.At, What: w.What})
 	}
 	return jp
+}
+
+// PlanScenario freezes the plan of a scenario without running it: on the
+// simulated fleet it brings the fleet up at time zero and discovers it,
+// touching nothing.
+func PlanScenario(ctx context.Context, sc *scenarios.Scenario) (*Plan, error) {
+	if sc.Target.Provider != scenarios.ProviderSim {
+		return nil, fmt.Errorf("provider %q: planning needs the provider, which this build does not have yet", sc.Target.Provider)
+	}
+	w, err := NewSimWorld(sc, journal.SinkFunc(func(*journal.Event) {}), sim.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Start(ctx); err != nil {
+		return nil, err
+	}
+	targets, err := w.Discover(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discover targets: %w", err)
+	}
+	return NewPlan(sc, targets, RunStart(sc))
 }

@@ -71,6 +71,7 @@ your SLOs.`,
 	root.AddCommand(
 		NewCmdRun(ios, nil),
 		NewCmdValidate(ios),
+		NewCmdPlan(ios),
 		NewCmdVersion(ios),
 	)
 	return root

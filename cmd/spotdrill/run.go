@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spotdrill/spotdrill/experiments"
+	"github.com/spotdrill/spotdrill/internal/runlock"
 	"github.com/spotdrill/spotdrill/internal/sim"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/reports"
@@ -78,6 +79,15 @@ func runRun(opts *RunOptions) error {
 	if sc.Target.Provider != scenarios.ProviderSim {
 		return withCode(ExitInvalid, fmt.Errorf("%s: provider %q is not supported by this build yet; use provider: sim", opts.File, sc.Target.Provider))
 	}
+	lock, err := runlock.Acquire(filepath.Join(opts.RunsDir, ".locks", runlock.Name(sc.Target.Provider, sc.Metadata.Name)),
+		fmt.Sprintf("pid %d since %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339)))
+	if err != nil {
+		if errors.Is(err, runlock.ErrHeld) {
+			return withCode(ExitRefused, fmt.Errorf("scenario %s: another run against the same targets is in progress: %w", sc.Metadata.Name, err))
+		}
+		return withCode(ExitInternal, err)
+	}
+	defer lock.Release()
 	path := opts.Journal
 	if path == "" {
 		stamp := time.Now().UTC().Format("20060102-150405")

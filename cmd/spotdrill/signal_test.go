@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/spotdrill/spotdrill/journal"
+	"github.com/spotdrill/spotdrill/reports"
+)
+
+// startLarge starts the real binary on the benchmark game day, long enough
+// (seconds of wall time) to be interrupted, and waits for its journal.
+func startLarge(t *testing.T) (*exec.Cmd, string, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	journalPath := filepath.Join(dir, "journal.jsonl")
+	scenario, err := filepath.Abs(filepath.Join("..", "..", "scenarios", "bench", "large-fleet.yaml"))
+	require.NoError(t, err)
+	cmd := exec.Command(binary, "run", scenario, "--journal", journalPath)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	require.NoError(t, cmd.Start())
+	// Wait until the run is under way: its first wave's evictions are
+	// flushed to the journal within a second of being written.
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if raw, _ := os.ReadFile(journalPath); bytes.Contains(raw, []byte(`"type":"vm.running"`)) {
+			return cmd, journalPath, &out, &errb
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	t.Fatalf("the run never wrote its journal: %s", errb.String())
+	return nil, "", nil, nil
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err == nil {
+		return 0
+	}
+	return -1
+}
+
+// checkLines asserts that every complete line of a journal parses.
+func checkLines(t *testing.T, path string) (lines []string, partial bool) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	partial = len(raw) > 0 && raw[len(raw)-1] != '\n'
+	complete := lines
+	if partial {
+		complete = lines[:len(lines)-1]
+	}
+	for i, l := range complete {
+		var e journal.Event
+		require.NoError(t, json.Unmarshal([]byte(l), &e), "line %d", i+1)
+	}
+	return lines, partial
+}
+
+func TestSignalsStopTheRunCleanly(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, journalPath, out, errb := startLarge(t)
+			require.NoError(t, cmd.Process.Signal(sig))
+			sent := time.Now()
+			err := cmd.Wait()
+			require.Equal(t, ExitAborted, exitCode(err), "stderr: %s", errb.String())
+			require.Less(t, time.Since(sent), 30*time.Second)
+			lines, partial := checkLines(t, journalPath)
+			require.False(t, partial)
+			last := lines[len(lines)-1]
+			require.Contains(t, last, `"type":"run.ended"`)
+			require.Contains(t, last, `"status":"aborted"`)
+			require.Contains(t, strings.Join(lines[len(lines)-4:], "\n"), `"code":"signal"`)
+			require.Contains(t, out.String(), "aborted")
+			require.Contains(t, errb.String(), "stopping")
+		})
+	}
+}
+
+func TestKilledRunLeavesAReadableJournal(t *testing.T) {
+	cmd, journalPath, _, _ := startLarge(t)
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	checkLines(t, journalPath)
+	rep, err := reports.Load(journalPath)
+	require.NoError(t, err)
+	require.True(t, rep.CutShort(), "a killed run's report says it was cut short")
+	require.Equal(t, "large-fleet", rep.Run.Scenario)
+}
+
+func TestSecondRunOnTheSameTargetsIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	scenario, err := filepath.Abs(filepath.Join("..", "..", "scenarios", "bench", "large-fleet.yaml"))
+	require.NoError(t, err)
+	first := exec.Command(binary, "run", scenario, "--runs-dir", dir, "--journal", filepath.Join(dir, "a.jsonl"))
+	require.NoError(t, first.Start())
+	defer func() { _ = first.Process.Kill(); _ = first.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		raw, _ := os.ReadFile(filepath.Join(dir, ".locks", "sim-large-fleet.lock"))
+		if strings.Contains(string(raw), "pid") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	second := exec.Command(binary, "run", scenario, "--runs-dir", dir, "--journal", filepath.Join(dir, "b.jsonl"))
+	var errb bytes.Buffer
+	second.Stderr = &errb
+	err = second.Run()
+	require.Equal(t, ExitRefused, exitCode(err), errb.String())
+	require.Contains(t, errb.String(), "another run against the same targets is in progress")
+}
