@@ -51,6 +51,10 @@ type Progress struct {
 	Evictions int
 	Backlog   int
 	Running   int
+	// Paused is true while the control holds the clock.
+	Paused bool
+	// Waiting names the wave that waits for the facilitator (manual mode).
+	Waiting string
 }
 
 // Config is one run.
@@ -71,6 +75,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Progress, when set, is called after every tick.
 	Progress func(Progress)
+	// Control, when set, lets a console pause, pace, fire waves, halt and
+	// take notes.
+	Control *Control
 	// Tool and ScenarioSHA256 go into run.started.
 	Tool           string
 	ScenarioSHA256 string
@@ -105,6 +112,7 @@ type runner struct {
 	aborts   []abortState
 	end      time.Duration
 	start    time.Time
+	ctl      *Control
 	progress Progress
 }
 
@@ -128,7 +136,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r := &runner{
 		cfg: cfg, sc: sc, w: cfg.World, bus: cfg.Bus,
 		rng: rand.New(rand.NewPCG(uint64(sc.Seed), 0xa7e5)),
-		end: sc.Duration.D(), start: RunStart(sc),
+		end: sc.Duration.D(), start: RunStart(sc), ctl: cfg.Control,
 	}
 	if cfg.Progress != nil {
 		r.bus.Subscribe(journal.SinkFunc(r.observe))
@@ -226,6 +234,11 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "signal", Reason: "stopped by a signal (kill switch)"})
 			return r.finish(journal.StatusAborted, "stopped by a signal"), nil
 		}
+		if r.ctl != nil && r.ctl.halted() {
+			r.guard.Abort()
+			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "halt", Reason: "halted by the facilitator (kill switch)"})
+			return r.finish(journal.StatusAborted, "halted by the facilitator"), nil
+		}
 		next := min(now+r.cfg.Tick, stopAt)
 		next = next / r.cfg.Tick * r.cfg.Tick
 		if next <= now {
@@ -234,19 +247,16 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 		if !aborted && r.next < len(r.waves) && r.waves[r.next].At.D() < next {
 			next = max(r.waves[r.next].At.D(), now)
 		}
-		if err := r.w.AdvanceTo(ctx, next); err != nil {
+		if err := r.advance(ctx, next); err != nil {
 			if ctx.Err() != nil {
 				continue
 			}
 			return r.finish(journal.StatusFailed, err.Error()), err
 		}
-		for !aborted && r.next < len(r.waves) && r.waves[r.next].At.D() <= r.w.Now() {
-			if err := r.fire(ctx, r.waves[r.next]); err != nil {
+		if !aborted {
+			if err := r.fireDue(ctx); err != nil {
 				return r.finish(journal.StatusFailed, err.Error()), err
 			}
-			r.next++
-		}
-		if !aborted {
 			if c, v, ok := r.checkAborts(); ok {
 				aborted = true
 				r.guard.Abort()
@@ -261,6 +271,97 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 		return r.finish(journal.StatusAborted, reason), nil
 	}
 	return r.finish(journal.StatusCompleted, ""), nil
+}
+
+// fireDue fires the waves whose time has come. In manual mode each one waits
+// for the facilitator; otherwise the facilitator may fire the next one early.
+func (r *runner) fireDue(ctx context.Context) error {
+	for r.next < len(r.waves) {
+		w := r.waves[r.next]
+		due := w.At.D() <= r.w.Now()
+		manual := false
+		if r.ctl != nil {
+			_, _, manual = r.ctl.snapshot()
+		}
+		switch {
+		case due && manual:
+			r.progress.Waiting = w.Name
+			r.report()
+			r.ctl.waitWhile(ctx, func() bool { return !r.ctl.takeFire() })
+			r.progress.Waiting = ""
+			if ctx.Err() != nil || r.ctl.halted() {
+				return nil
+			}
+		case due:
+		case r.ctl != nil && !manual && r.ctl.takeFire():
+		default:
+			return nil
+		}
+		if err := r.fire(ctx, w); err != nil {
+			return err
+		}
+		r.next++
+	}
+	return nil
+}
+
+// advance moves the world to next: at once, or paced at the control's speed
+// in small steps so that a console sees the day unfold, pausing when asked.
+// Pacing only changes when events are processed, never which: a paced run's
+// journal is the headless run's, notes aside.
+func (r *runner) advance(ctx context.Context, next time.Duration) error {
+	if r.ctl == nil {
+		return r.w.AdvanceTo(ctx, next)
+	}
+	var anchorWall time.Time
+	var anchorVirt time.Duration
+	lastSpeed := -1.0
+	for {
+		r.writeNotes()
+		if ctx.Err() != nil || r.ctl.halted() {
+			return nil
+		}
+		paused, speed, _ := r.ctl.snapshot()
+		if paused {
+			r.progress.Paused = true
+			r.report()
+			r.ctl.waitWhile(ctx, func() bool { p, _, _ := r.ctl.snapshot(); return p })
+			r.progress.Paused = false
+			lastSpeed = -1
+			continue
+		}
+		now := r.w.Now()
+		if now >= next {
+			return nil
+		}
+		if speed == 0 {
+			return r.w.AdvanceTo(ctx, next)
+		}
+		if speed != lastSpeed {
+			anchorWall, anchorVirt, lastSpeed = time.Now(), now, speed
+		}
+		target := min(now+time.Duration(speed*float64(100*time.Millisecond)), next)
+		if err := r.w.AdvanceTo(ctx, target); err != nil {
+			return err
+		}
+		r.report()
+		due := anchorWall.Add(time.Duration(float64(target-anchorVirt) / speed))
+		if wait := time.Until(due); wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-r.ctl.wake:
+				lastSpeed = -1 // the facilitator acted: re-anchor to the wall clock
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+// writeNotes journals the facilitator's notes at the current time.
+func (r *runner) writeNotes() {
+	for _, n := range r.ctl.takeNotes() {
+		r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Note, Reason: n})
+	}
 }
 
 func formatMetric(name string, v float64) string {

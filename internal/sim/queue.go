@@ -31,9 +31,10 @@ type ev struct {
 	kind kind
 }
 
-// queue is a binary min-heap of events ordered by (time, sequence), so that
+// queue is a 4-ary min-heap of events ordered by (time, sequence), so that
 // events at the same instant fire in the order they were scheduled and runs
-// are deterministic.
+// are deterministic. Four children per node halve the depth of a binary
+// heap and keep siblings in one cache line.
 type queue struct {
 	h   []ev
 	seq uint64
@@ -52,7 +53,7 @@ func (q *queue) push(e ev) {
 	h := q.h
 	i := len(h) - 1
 	for i > 0 {
-		p := (i - 1) / 2
+		p := (i - 1) / 4
 		if !less(&e, &h[p]) {
 			break
 		}
@@ -82,18 +83,22 @@ func (q *queue) pop() ev {
 	h = q.h
 	i := 0
 	for {
-		c := 2*i + 1
+		c := 4*i + 1
 		if c >= n {
 			break
 		}
-		if r := c + 1; r < n && less(&h[r], &h[c]) {
-			c = r
+		best := c
+		end := min(c+4, n)
+		for j := c + 1; j < end; j++ {
+			if less(&h[j], &h[best]) {
+				best = j
+			}
 		}
-		if !less(&h[c], &last) {
+		if !less(&h[best], &last) {
 			break
 		}
-		h[i] = h[c]
-		i = c
+		h[i] = h[best]
+		i = best
 	}
 	h[i] = last
 	return top

@@ -226,6 +226,16 @@ func New(sc *scenarios.Scenario, seed int64, sink journal.Sink, opts Options) (*
 	if err := w.buildPools(); err != nil {
 		return nil, err
 	}
+	// Room for the fleet and a quarter more for replacements, so that a
+	// large fleet does not grow its tables by doubling.
+	vms := 0
+	for _, p := range sc.Fleet.Pools {
+		vms += p.Capacity
+	}
+	vms += vms / 4
+	w.vms = make([]vm, 0, vms)
+	w.slots = make([]slot, 0, vms)
+	w.vmIdx = make(map[string]int32, vms)
 	w.buildWorkload()
 	return w, nil
 }

@@ -1,0 +1,108 @@
+package experiments
+
+import (
+	"bytes"
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/spotdrill/spotdrill/internal/sim"
+	"github.com/spotdrill/spotdrill/journal"
+	"github.com/spotdrill/spotdrill/reports"
+)
+
+func playWith(t *testing.T, ctl *Control, progress func(Progress)) run {
+	t.Helper()
+	sc := testScenario()
+	var buf bytes.Buffer
+	jw := journal.NewWriter(&buf)
+	live := reports.NewAccumulator()
+	var events []journal.Event
+	bus := journal.NewBus(jw, live, journal.SinkFunc(func(e *journal.Event) { events = append(events, *e) }))
+	w, err := NewSimWorld(sc, bus, sim.Options{})
+	require.NoError(t, err)
+	res, err := Run(context.Background(), Config{Scenario: sc, World: w, Bus: bus, Live: live, Control: ctl, Progress: progress})
+	require.NoError(t, err)
+	require.NoError(t, jw.Close())
+	return run{res: res, journal: buf.Bytes(), events: events}
+}
+
+func TestManualModeGivesTheHeadlessJournal(t *testing.T) {
+	headless := play(t, context.Background(), testScenario())
+	ctl := NewControl(0, true)
+	fired := 0
+	manual := playWith(t, ctl, func(p Progress) {
+		if p.Waiting != "" {
+			fired++
+			ctl.FireNext()
+		}
+	})
+	require.Equal(t, 3, fired, "each wave waited for the facilitator")
+	require.True(t, bytes.Equal(headless.journal, manual.journal), "same seed and key presses in manual mode: same journal")
+}
+
+func TestPacedRunTakesWallTimeAndKeepsTheJournal(t *testing.T) {
+	headless := play(t, context.Background(), testScenario())
+	// Two virtual hours at 36,000x: 0.2 s of wall time.
+	began := time.Now()
+	paced := playWith(t, NewControl(36000, false), nil)
+	require.GreaterOrEqual(t, time.Since(began), 150*time.Millisecond)
+	require.True(t, bytes.Equal(headless.journal, paced.journal))
+}
+
+func TestHaltNotesAndPause(t *testing.T) {
+	ctl := NewControl(36000, false)
+	ctl.Note("checkout team paged")
+	ctl.Pause()
+	var last atomic.Int64
+	var sawPause atomic.Bool
+	done := make(chan run)
+	go func() {
+		done <- playWith(t, ctl, func(p Progress) {
+			last.Store(int64(p.Now))
+			if p.Paused {
+				sawPause.Store(true)
+			}
+		})
+	}()
+	require.Eventually(t, sawPause.Load, 10*time.Second, 5*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	require.Zero(t, last.Load(), "the clock holds while paused")
+	ctl.Resume()
+	require.Eventually(t, func() bool { return last.Load() > 0 }, 10*time.Second, 5*time.Millisecond)
+	ctl.Halt()
+	r := <-done
+	require.Equal(t, "aborted", r.res.Status)
+	notes, halts := 0, 0
+	for _, e := range r.events {
+		switch e.Type {
+		case journal.Note:
+			notes++
+			require.Equal(t, "checkout team paged", e.Reason)
+		case journal.Aborted:
+			halts++
+			require.Equal(t, "halt", e.Code)
+		}
+	}
+	require.Equal(t, 1, notes)
+	require.Equal(t, 1, halts)
+	require.Less(t, r.events[len(r.events)-1].T, 7200.0, "halted before the end")
+}
+
+func TestFireNextFiresEarly(t *testing.T) {
+	ctl := NewControl(0, false)
+	ctl.FireNext()
+	r := playWith(t, ctl, nil)
+	var first journal.Event
+	for _, e := range r.events {
+		if e.Type == journal.WaveStarted {
+			first = e
+			break
+		}
+	}
+	require.Equal(t, "w1", first.Wave)
+	require.Less(t, first.T, 20*60.0, "fired before its time")
+}
