@@ -117,6 +117,7 @@ func (w *World) notice(vi int32, noticeOverride int64) {
 		length = noticeOverride
 	}
 	v.state = vmNoticed
+	v.noticedAt = w.now
 	v.evictAt = w.now + length
 	w.noticed++
 	w.emit(journal.Event{Type: journal.EvictionNoticed, VM: v.name, Pool: w.pools[v.pool].cfg.Name,

@@ -38,6 +38,7 @@ type vm struct {
 	requested int64
 	started   int64
 	evictAt   int64
+	noticedAt int64
 	price     float64
 	pool      int32
 	zone      int32
@@ -61,6 +62,7 @@ type slot struct {
 	noticeAt int64
 	vm       int32
 	job      int32 // -1 when idle
+	attempt  int32
 	gen      uint32
 	free     bool // on the free stack
 	stopped  bool // stopped work at notice (drain or checkpoint)
@@ -138,14 +140,15 @@ type fault struct {
 
 // World is the simulated fleet and its workload.
 type World struct {
-	sink  journal.Sink
-	ev    journal.Event
-	sc    *scenarios.Scenario
-	wl    *scenarios.Workload
-	q     queue
-	now   int64
-	end   int64
-	steps uint64
+	sink     journal.Sink
+	ev       journal.Event
+	observer Observer
+	sc       *scenarios.Scenario
+	wl       *scenarios.Workload
+	q        queue
+	now      int64
+	end      int64
+	steps    uint64
 
 	rFleet, rWork, rNotice *rand.Rand
 
@@ -195,6 +198,9 @@ type Options struct {
 	// SampleEvery is the interval of sample events; 0 picks about 720
 	// samples over the run, at least every 10 s.
 	SampleEvery time.Duration
+	// Observer, when set, sees every job attempt as a worker would trace
+	// it. It costs nothing when nil.
+	Observer Observer
 }
 
 // New builds the world of a validated scenario. Events go to sink.
@@ -214,6 +220,7 @@ func New(sc *scenarios.Scenario, seed int64, sink journal.Sink, opts Options) (*
 		poolIdx: map[string]int32{},
 		vmIdx:   map[string]int32{},
 	}
+	w.observer = opts.Observer
 	w.sampleEvery = int64(opts.SampleEvery)
 	if w.sampleEvery <= 0 {
 		w.sampleEvery = max(roundMS(w.end/720), int64(10*time.Second))

@@ -236,3 +236,32 @@ func TestCapacityShortageFallsBack(t *testing.T) {
 	// the fallback pool, running 60 s later.
 	require.Equal(t, 780.0, fallback[0].T)
 }
+
+type attempts []Attempt
+
+func (a *attempts) AttemptEnded(x *Attempt) { *a = append(*a, *x) }
+
+func TestObserverSeesAttemptsAsWorkersWould(t *testing.T) {
+	sc := handScenario(1, scenarios.OnNoticeIgnore)
+	var seen attempts
+	w, err := New(sc, sc.Seed, &recorder{}, Options{Observer: &seen})
+	require.NoError(t, err)
+	w.Start()
+	evictAt(t, w, 400*time.Second, "spot-00001")
+	w.AdvanceTo(2 * time.Hour)
+	require.Len(t, seen, 2)
+	s := time.Second
+	first := seen[0]
+	require.Equal(t, OutcomeKilled, first.Outcome)
+	require.Equal(t, 1, first.Attempt)
+	require.Equal(t, []time.Duration{190 * s, 380 * s}, first.Checkpoints)
+	require.Equal(t, 405*s, first.Notice)
+	require.Equal(t, 435*s, first.End)
+	second := seen[1]
+	require.Equal(t, OutcomeCompleted, second.Outcome)
+	require.Equal(t, 2, second.Attempt)
+	require.Equal(t, 735*s, second.Start)
+	require.Equal(t, []time.Duration{(735 + 20 + 190) * s}, second.Checkpoints)
+	require.Equal(t, (735+20+240+10)*s, second.End)
+	require.Equal(t, time.Duration(-1), second.Notice)
+}

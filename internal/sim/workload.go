@@ -120,6 +120,7 @@ func (w *World) startAttempt(si, ji int32) {
 	j.running++
 	j.state = jRunning
 	s.job = ji
+	s.attempt = j.attempts
 	s.gen++
 	s.start = w.now
 	s.p0 = j.durable
@@ -170,10 +171,20 @@ func (w *World) workDone(s *slot, x int64) int64 {
 	return s.p0 + k*w.tau + min(e-k*(w.tau+w.delta), w.tau)
 }
 
-func (w *World) endAttempt(si int32) (int32, *job) {
+// Attempt outcomes, as an Observer sees them.
+const (
+	OutcomeCompleted = "completed"
+	OutcomeReleased  = "released"
+	OutcomeKilled    = "killed"
+)
+
+func (w *World) endAttempt(si int32, outcome string) (int32, *job) {
 	s := &w.slots[si]
 	ji := s.job
 	j := &w.jobs[ji]
+	if w.observer != nil {
+		w.observe(s, ji, outcome)
+	}
 	w.compute += w.now - s.start
 	w.running--
 	j.running--
@@ -185,7 +196,7 @@ func (w *World) endAttempt(si int32) (int32, *job) {
 // complete finishes an attempt whose compute is done.
 func (w *World) complete(si int32) {
 	v := &w.vms[w.slots[si].vm]
-	ji, j := w.endAttempt(si)
+	ji, j := w.endAttempt(si, OutcomeCompleted)
 	j.completions++
 	if j.completions > 1 {
 		w.duplicates++
@@ -222,7 +233,7 @@ func (w *World) release(si int32) {
 		durable, lost = w.workDone(s, s.noticeAt), 0
 	}
 	start := s.start
-	ji, j := w.endAttempt(si)
+	ji, j := w.endAttempt(si, OutcomeReleased)
 	if durable > j.durable {
 		j.durable = durable
 	}
@@ -248,7 +259,7 @@ func (w *World) kill(si int32, deleted bool) {
 	lost := secs(w.now - at)
 	late := s.late
 	start := s.start
-	ji, j := w.endAttempt(si)
+	ji, j := w.endAttempt(si, OutcomeKilled)
 	ckLost := false
 	if deleted && w.deleteLosesCheckpoint {
 		if durable > 0 {
