@@ -9,25 +9,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/spotdrill/spotdrill/internal/sim"
 	"github.com/spotdrill/spotdrill/journal"
-	"github.com/spotdrill/spotdrill/reports"
 )
 
 func playWith(t *testing.T, ctl *Control, progress func(Progress)) run {
 	t.Helper()
-	sc := testScenario()
-	var buf bytes.Buffer
-	jw := journal.NewWriter(&buf)
-	live := reports.NewAccumulator()
-	var events []journal.Event
-	bus := journal.NewBus(jw, live, journal.SinkFunc(func(e *journal.Event) { events = append(events, *e) }))
-	w, err := NewSimWorld(sc, bus, sim.Options{})
-	require.NoError(t, err)
-	res, err := Run(context.Background(), Config{Scenario: sc, World: w, Bus: bus, Live: live, Control: ctl, Progress: progress})
-	require.NoError(t, err)
-	require.NoError(t, jw.Close())
-	return run{res: res, journal: buf.Bytes(), events: events}
+	return playConfig(t, context.Background(), testScenario(), Config{Control: ctl, Progress: progress})
 }
 
 func TestManualModeGivesTheHeadlessJournal(t *testing.T) {

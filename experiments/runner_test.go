@@ -44,6 +44,13 @@ type run struct {
 
 func play(t *testing.T, ctx context.Context, sc *scenarios.Scenario) run {
 	t.Helper()
+	return playConfig(t, ctx, sc, Config{})
+}
+
+// playConfig runs a scenario on the simulated fleet with the journal in
+// memory; cfg supplies the control and progress hooks.
+func playConfig(t *testing.T, ctx context.Context, sc *scenarios.Scenario, cfg Config) run {
+	t.Helper()
 	var buf bytes.Buffer
 	jw := journal.NewWriter(&buf)
 	live := reports.NewAccumulator()
@@ -51,7 +58,8 @@ func play(t *testing.T, ctx context.Context, sc *scenarios.Scenario) run {
 	bus := journal.NewBus(jw, live, journal.SinkFunc(func(e *journal.Event) { events = append(events, *e) }))
 	w, err := NewSimWorld(sc, bus, sim.Options{})
 	require.NoError(t, err)
-	res, err := Run(ctx, Config{Scenario: sc, World: w, Bus: bus, Live: live})
+	cfg.Scenario, cfg.World, cfg.Bus, cfg.Live = sc, w, bus, live
+	res, err := Run(ctx, cfg)
 	require.NoError(t, err)
 	require.NoError(t, jw.Close())
 	return run{res: res, journal: buf.Bytes(), events: events}
