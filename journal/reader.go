@@ -3,7 +3,6 @@ package journal
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +67,8 @@ func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
 	var tail Tail
 	br := bufio.NewReaderSize(r, 1<<20)
 	line := 0
+	// One event value serves every line: sinks copy what they keep.
+	var e Event
 	for {
 		b, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -88,8 +89,8 @@ func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
 		eof := errors.Is(err, io.EOF)
 		if len(bytes.TrimSpace(b)) > 0 {
 			line++
-			var e Event
-			if jerr := json.Unmarshal(b, &e); jerr != nil {
+			e = Event{}
+			if jerr := DecodeEvent(b, &e); jerr != nil {
 				if eof && !bytes.HasSuffix(b, []byte("\n")) {
 					tail.Truncated = true
 					return tail, nil

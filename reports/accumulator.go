@@ -75,6 +75,7 @@ type Accumulator struct {
 	bootstrapFailed   int
 
 	cost costBook
+	evid evidence
 }
 
 var _ journal.Sink = (*Accumulator)(nil)
@@ -97,6 +98,8 @@ type eviction struct {
 	replacedBy                                                string
 	running                                                   int // jobs the platform says it ran
 	closed                                                    bool
+	// failed marks a request the platform refused: nothing followed it.
+	failed bool
 
 	jobs, open                          int
 	released, drainLate, checkpointLost int
@@ -155,6 +158,7 @@ func (a *Accumulator) Emit(e *journal.Event) {
 	case journal.EvictionFailed:
 		a.failed = append(a.failed, FailedEviction{T: e.T, Wave: e.Wave, VM: e.VM, Code: e.Code, Reason: e.Reason})
 		a.countWave(e.Wave, func(w *Wave) { w.Failed++ })
+		a.onEvictionFailed(e)
 	case journal.JobInterrupted:
 		a.onInterrupted(e)
 	case journal.JobResumed:
@@ -171,12 +175,14 @@ func (a *Accumulator) Emit(e *journal.Event) {
 	case journal.VMRunning:
 		a.onVMRunning(e)
 	case journal.VMAllocationFailed:
+		a.evid.onAllocationFailed(e)
 		a.allocFailed++
 		if a.allocFailedByCode == nil {
 			a.allocFailedByCode = make(map[string]int)
 		}
 		a.allocFailedByCode[e.Code]++
 	case journal.VMBootstrapFailed:
+		a.evid.onBootstrapFailed(e)
 		a.bootstrapFailed++
 	case journal.VMDeleted:
 		a.cost.stop(e.VM, e.T)
@@ -184,6 +190,7 @@ func (a *Accumulator) Emit(e *journal.Event) {
 		a.onFault(e)
 	case journal.PriceChanged:
 		a.cost.reprice(e.Pool, e.Zone, e.Price, e.T)
+		a.evid.notePrice(e.Pool, e.Price)
 	case journal.Sampled:
 		a.onSample(e)
 	case journal.Note:
@@ -258,6 +265,19 @@ func (a *Accumulator) onEvictionPhase(e *journal.Event) {
 	}
 }
 
+// onEvictionFailed closes the record a refused request opened, so that a
+// later eviction of the VM (a natural one, a retry) starts a record of its
+// own instead of inheriting the refused request's time.
+func (a *Accumulator) onEvictionFailed(e *journal.Event) {
+	i, ok := a.latest[e.VM]
+	if !ok {
+		return
+	}
+	if ev := a.evictions.at(i); !ev.closed && !isSet(ev.noticed) && !isSet(ev.evicted) && ev.jobs == 0 {
+		ev.closed, ev.failed = true, true
+	}
+}
+
 // land records the eviction itself: the VM stops billing, and every clock
 // that starts at the eviction starts now.
 func (a *Accumulator) land(ev *eviction, e *journal.Event) {
@@ -297,8 +317,10 @@ func (a *Accumulator) onInterrupted(e *journal.Event) {
 		a.recover(e.Job, at)
 	}
 	p := pendingJob{ev: -1, vm: e.VM, t: e.T}
+	var explained *eviction
 	if i, ok := a.latest[e.VM]; ok && !a.evictions.at(i).closed {
 		ev := a.evictions.at(i)
+		explained = ev
 		p.ev = i
 		if ev.jobs == 0 && ev.running > 0 && isSet(ev.evicted) {
 			a.uncorrelated-- // a late signal: correlated after all
@@ -310,6 +332,7 @@ func (a *Accumulator) onInterrupted(e *journal.Event) {
 		ev.drainLate += b2i(e.DrainLate)
 		ev.checkpointLost += b2i(e.CheckpointLost)
 	}
+	a.evid.onInterrupted(e, explained)
 	if a.pending == nil {
 		a.pending = make(map[string]pendingJob)
 	}
@@ -359,6 +382,7 @@ func (a *Accumulator) onCompleted(e *journal.Event) {
 
 func (a *Accumulator) onVMRunning(e *journal.Event) {
 	a.cost.start(e, a.pools[e.Pool])
+	a.evid.onVMRunning(e, a.pools[e.Pool])
 	if e.At != nil {
 		a.provLatency.add(e.T - *e.At)
 	}
@@ -413,6 +437,7 @@ func (a *Accumulator) onSample(e *journal.Event) {
 		return
 	}
 	a.sample = *e.Sample
+	a.evid.onSample(e.T, e.Sample)
 	a.samples++
 	a.sampleT = e.T
 	a.backlogMax = max(a.backlogMax, e.Sample.BacklogMax, e.Sample.Backlog)

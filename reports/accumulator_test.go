@@ -553,3 +553,25 @@ func TestValuesInsertAndRebuild(t *testing.T) {
 	assert.Equal(t, -1.0, c.quantile(0.00001))
 	assert.Equal(t, want[0], v.quantile(0.00001), "a clone is independent")
 }
+
+// A refused request closes its record: the VM's later eviction gets a
+// record of its own, without the refused request's time.
+func TestFailedRequestDoesNotLeakIntoALaterEviction(t *testing.T) {
+	r := fold(
+		started(),
+		journal.Event{T: 100, Type: journal.EvictionRequested, Wave: "w1", VM: "vm-1"},
+		journal.Event{T: 101, Type: journal.EvictionFailed, Wave: "w1", VM: "vm-1", Code: "OperationNotAllowed"},
+		journal.Event{T: 500, Type: journal.EvictionNoticed, VM: "vm-1", Cause: journal.CauseNatural, At: journal.Ptr(530)},
+		journal.Event{T: 530, Type: journal.EvictionEvicted, VM: "vm-1", Cause: journal.CauseNatural, Policy: "Delete"},
+		ended(600),
+	).Report()
+	require.Len(t, r.Evictions, 2)
+	assert.True(t, r.Evictions[0].Failed)
+	assert.Equal(t, journal.Ptr(100), r.Evictions[0].Requested)
+	assert.Nil(t, r.Evictions[0].Evicted)
+	assert.False(t, r.Evictions[1].Failed)
+	assert.Nil(t, r.Evictions[1].Requested)
+	assert.Equal(t, journal.Ptr(500), r.Evictions[1].Noticed)
+	assert.Equal(t, "natural", r.Evictions[1].Cause)
+	assert.Equal(t, 0, r.Phases[0].Count, "no requested → noticed step")
+}

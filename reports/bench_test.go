@@ -148,3 +148,35 @@ func BenchmarkValueLive(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkReportAll is `spotdrill report --format text,md,html,json,junit
+// -o DIR` on a journal of a million events: load, grade, analyse and write
+// every format.
+func BenchmarkReportAll(b *testing.B) {
+	const n = 1_000_000
+	dir := b.TempDir()
+	path := filepath.Join(dir, "synthetic.journal")
+	writeSyntheticJournal(b, path, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Load(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := Grade(r, RunSLOs(r.Run))
+		if _, err := WriteAll(r, g, Output{Formats: Formats(), Path: filepath.Join(dir, "out"), Source: path}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestWriteSyntheticJournal writes the benchmark's journal where
+// SPOTDRILL_SYNTHETIC_JOURNAL says, to measure `spotdrill report` on it
+// (peak memory with /usr/bin/time -v).
+func TestWriteSyntheticJournal(t *testing.T) {
+	path := os.Getenv("SPOTDRILL_SYNTHETIC_JOURNAL")
+	if path == "" {
+		t.Skip("set SPOTDRILL_SYNTHETIC_JOURNAL=path to write the 1,000,000-event journal")
+	}
+	writeSyntheticJournal(t, path, 1_000_000)
+}

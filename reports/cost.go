@@ -196,3 +196,14 @@ func (b *costBook) totals(t float64, pools map[string]journal.Pool) costTotals {
 	}
 	return c
 }
+
+// fallbackRunning counts the fallback VMs billed now.
+func (b *costBook) fallbackRunning() int {
+	n := 0
+	for i := range b.groups {
+		if b.groups[i].fallback {
+			n += b.groups[i].running
+		}
+	}
+	return n
+}

@@ -6,7 +6,18 @@
 // abort conditions call [Accumulator.Value]) or over a saved file ([Load]).
 // [Accumulator.Report] turns what it folded into a [Report]; [Grade] grades a
 // Report against SLOs, those of the scenario, of run.started ([RunSLOs]) or
-// new ones for a postmortem; [WriteText] prints the terminal summary.
+// new ones for a postmortem ([ParseSLOs]); [WriteText] prints the terminal
+// summary.
+//
+// [Analyze] reads a graded report as a postmortem: the failure modes F1 to
+// F10 with their evidence, recommendations with their numbers (the
+// Young/Daly checkpoint interval, the fallback budget a crunch needed) and
+// action items. [Compare] sets a run against a baseline run. A [Bundle]
+// holds all of it, and each format renders a Bundle: [WriteText],
+// [WriteMarkdown], [WriteHTML] (charts drawn with gonum/plot, inlined as
+// SVG), [WriteJSON] (report.schema.json) and [WriteJUnit]. [WriteAll]
+// writes any set of formats to standard output, a file or a directory,
+// each file whole or not at all ([WriteFileAtomic]).
 //
 // # Metrics
 //

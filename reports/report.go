@@ -44,6 +44,17 @@ type Report struct {
 	// Workload is the workload summary's counts, nil when it never came.
 	Workload *journal.Summary `json:"workload,omitempty"`
 
+	// Phases times each step between eviction phases over every eviction.
+	Phases []PhaseStat `json:"phases,omitempty"`
+	// Timeline is the fleet and queue over the run, from the samples.
+	Timeline []TimelinePoint `json:"timeline,omitempty"`
+	// Evidence names who and how much for each failure mode.
+	Evidence Evidence `json:"evidence"`
+	// TTRs holds every settled job TTR and CapacityTTRs every capacity TTR,
+	// sorted, for distributions and charts.
+	TTRs         []float64 `json:"-"`
+	CapacityTTRs []float64 `json:"-"`
+
 	// Grading grades the run against the SLOs its journal carries; Grade
 	// re-grades against others.
 	Grading Grading `json:"grading"`
@@ -128,6 +139,9 @@ type Eviction struct {
 	// Uncorrelated marks an eviction of a VM that ran work with no workload
 	// signal (F9).
 	Uncorrelated bool `json:"uncorrelated,omitempty"`
+	// Failed marks a request the platform refused (eviction.failed):
+	// nothing followed it.
+	Failed bool `json:"failed,omitempty"`
 }
 
 // Blocked is an eviction the blast-radius guard refused.
@@ -283,6 +297,11 @@ func (a *Accumulator) build() *Report {
 	for _, m := range scenarios.Metrics {
 		r.Metrics = append(r.Metrics, a.measure(m, &c))
 	}
+	r.Phases = phaseStats(r.Evictions)
+	r.Timeline = a.evid.timeline()
+	r.Evidence = a.evid.build(a.run.Pools, a.faults, end, a.cost.fallbackRunning())
+	r.TTRs = ttr.sorted()
+	r.CapacityTTRs = a.capacityTTR.sorted()
 	return r
 }
 
@@ -359,6 +378,7 @@ func (a *Accumulator) evictionRows() []Eviction {
 			Released: ev.released, DrainLate: ev.drainLate, CheckpointLost: ev.checkpointLost,
 			LostWork: ev.lost, TTR: opt(ttr), CapacityTTR: opt(capTTR),
 			Uncorrelated: isSet(ev.evicted) && ev.running > 0 && ev.jobs == 0,
+			Failed:       ev.failed,
 		}
 	}
 	return rows

@@ -152,7 +152,7 @@ func (t *textWriter) slos(g Grading) {
 	}
 	rows := make([][]string, len(g.Grades))
 	for i, gr := range g.Grades {
-		rows[i] = []string{withDefault(gr.Name, gr.Metric), gr.Objective, "n/a", ""}
+		rows[i] = []string{withDefault(sloLabel(gr), gr.Objective), gr.Objective, "n/a", ""}
 		if gr.Measured {
 			rows[i][2] = scenarios.FormatValue(gr.Unit, gr.Value)
 			rows[i][3] = signed(gr.Unit, gr.Margin)

@@ -72,6 +72,7 @@ your SLOs.`,
 		NewCmdRun(ios, nil),
 		NewCmdValidate(ios),
 		NewCmdPlan(ios),
+		NewCmdReport(ios),
 		NewCmdVersion(ios),
 	)
 	return root
