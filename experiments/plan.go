@@ -124,6 +124,9 @@ func Limits(b scenarios.BlastRadius) (blastradius.Limits, error) {
 // RunStart is the run clock at t=0: the scenario's start on the simulated
 // fleet, now on Azure.
 func RunStart(sc *scenarios.Scenario) time.Time {
+	if sc.Target.Provider == scenarios.ProviderAzure {
+		return time.Now().UTC().Truncate(time.Second)
+	}
 	if t, err := time.Parse(time.RFC3339, sc.Start); err == nil {
 		return t
 	}
@@ -389,8 +392,8 @@ func (p *Plan) journalPlan() *journal.Plan {
 // simulated fleet it brings the fleet up at time zero and discovers it,
 // touching nothing.
 func PlanScenario(ctx context.Context, sc *scenarios.Scenario) (*Plan, error) {
-	if sc.Target.Provider != scenarios.ProviderSim {
-		return nil, fmt.Errorf("provider %q: planning needs the provider, which this build does not have yet", sc.Target.Provider)
+	if sc.Target.Provider == scenarios.ProviderAzure {
+		return PlanAzure(ctx, sc, AzureOptions{})
 	}
 	w, err := NewSimWorld(sc, journal.SinkFunc(func(*journal.Event) {}), sim.Options{})
 	if err != nil {

@@ -78,6 +78,10 @@ type Config struct {
 	// Control, when set, lets a console pause, pace, fire waves, halt and
 	// take notes.
 	Control *Control
+	// Confirm, when set, is shown the frozen plan before anything is
+	// evicted; the run goes on only if it returns true (Azure: --confirm,
+	// or an interactive yes).
+	Confirm func(*Plan) bool
 	// Tool and ScenarioSHA256 go into run.started.
 	Tool           string
 	ScenarioSHA256 string
@@ -166,6 +170,9 @@ func (r *runner) runInfo() *journal.Run {
 		ScenarioSHA256: r.cfg.ScenarioSHA256, Provider: sc.Target.Provider, Seed: sc.Seed, Start: sc.Start,
 		Duration: sc.Duration.D().Seconds(),
 	}
+	if sc.Target.Provider == scenarios.ProviderAzure {
+		info.Start = r.start.Format(time.RFC3339) // the wall clock at t=0
+	}
 	if sc.Fleet != nil {
 		fallbackFor := map[string]string{}
 		for _, p := range sc.Fleet.Pools {
@@ -209,6 +216,12 @@ func (r *runner) plan(ctx context.Context) (Result, error) {
 	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Planned, Plan: p.journalPlan()})
 	if !p.OK() && !r.cfg.runDespitePlan {
 		res := r.finish(journal.StatusAborted, "refused for safety: "+strings.Join(p.Problems, "; "))
+		res.Refused = true
+		res.Plan = p
+		return res, nil
+	}
+	if r.cfg.Confirm != nil && !r.cfg.Confirm(p) {
+		res := r.finish(journal.StatusAborted, "refused for safety: the plan was not confirmed")
 		res.Refused = true
 		res.Plan = p
 		return res, nil
@@ -437,28 +450,78 @@ func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
 	picked := r.pick(w, targets)
 	r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: "evict", Count: len(picked), Reason: describeWave(w)})
 	r.guard.BeginWave(w.Name, now, targets)
+	if b, ok := r.w.(BatchEvicter); ok {
+		r.fireBatch(ctx, w, b, picked, now)
+		return nil
+	}
 	for _, tg := range picked {
 		if ref := r.guard.Allow(tg, now); ref != nil {
-			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.Name,
+			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.ID,
 				Pool: tg.Pool, Zone: tg.Zone, Code: ref.Limit, Reason: ref.Reason})
 			continue
 		}
-		if err := r.w.SimulateEviction(ctx, tg); err != nil {
-			code := "failed"
-			switch {
-			case errors.Is(err, injector.ErrNotSpot):
-				code = "OperationNotAllowed"
-			case errors.Is(err, injector.ErrGone):
-				code = "NotFound"
-			}
-			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionFailed, Wave: w.Name, VM: tg.Name,
-				Pool: tg.Pool, Zone: tg.Zone, Code: code, Reason: err.Error()})
-			continue
-		}
-		r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionRequested, Wave: w.Name, VM: tg.Name,
-			Pool: tg.Pool, Zone: tg.Zone, Cause: journal.CauseInjected})
+		r.emitOutcome(w.Name, tg, r.w.SimulateEviction(ctx, tg), now.Seconds())
 	}
 	return nil
+}
+
+// fireBatch lets the guard decide every pick first, then sends the allowed
+// calls together, so that a world with a rate limiter (Azure) runs them
+// concurrently at its pace. The outcomes are journaled when the batch is
+// done.
+func (r *runner) fireBatch(ctx context.Context, w scenarios.Wave, b BatchEvicter, picked []injector.Target, now time.Duration) {
+	var allowed []injector.Target
+	for _, tg := range picked {
+		if ref := r.guard.Allow(tg, now); ref != nil {
+			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.ID,
+				Pool: tg.Pool, Zone: tg.Zone, Code: ref.Limit, Reason: ref.Reason})
+			continue
+		}
+		allowed = append(allowed, tg)
+	}
+	if len(allowed) == 0 {
+		return
+	}
+	errs := b.SimulateEvictions(ctx, allowed)
+	t := r.w.Now().Seconds()
+	for i, tg := range allowed {
+		r.emitOutcome(w.Name, tg, errs[i], t)
+	}
+}
+
+// emitOutcome journals what the platform said to one eviction: requested,
+// or failed with its error code. A world that talks to a real API adds
+// what it answered (retries, rate-limit headers) to the reason.
+func (r *runner) emitOutcome(wave string, tg injector.Target, err error, t float64) {
+	e := &journal.Event{T: t, Wave: wave, VM: tg.ID, Pool: tg.Pool, Zone: tg.Zone}
+	if cr, ok := r.w.(CallReporter); ok {
+		if rep, ok := cr.LastCall(tg.ID); ok {
+			e.Reason = "azure: " + rep.String()
+		}
+	}
+	if err != nil {
+		e.Type, e.Code = journal.EvictionFailed, failureCode(err)
+		e.Reason = strings.TrimSuffix(err.Error()+"; "+e.Reason, "; ")
+	} else {
+		e.Type, e.Cause = journal.EvictionRequested, journal.CauseInjected
+	}
+	r.bus.Emit(e)
+}
+
+// failureCode is the platform's error code when the error carries one (the
+// Azure injector's do), else what the injector's sentinel errors mean.
+func failureCode(err error) string {
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) && coded.ErrorCode() != "" {
+		return coded.ErrorCode()
+	}
+	switch {
+	case errors.Is(err, injector.ErrNotSpot):
+		return "OperationNotAllowed"
+	case errors.Is(err, injector.ErrGone):
+		return "NotFound"
+	}
+	return "failed"
 }
 
 // pick selects a wave's targets: those matching its filters that the plan

@@ -11,6 +11,7 @@ import (
 func main() {
 	ios := &IOStreams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		InTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
 		ErrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 		OutTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 	}

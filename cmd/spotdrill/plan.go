@@ -23,6 +23,7 @@ type PlanOptions struct {
 	Seed    int64
 	SeedSet bool
 	Output  string
+	Azure   AzureFlags
 }
 
 // NewCmdPlan is the dry run: what a game day would touch, and whether its
@@ -45,6 +46,7 @@ a blast-radius limit: the run would refuse it too.`,
 	}
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 0, "random seed (default: the scenario's seed)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	addAzureFlags(cmd, &opts.Azure, false)
 	return cmd
 }
 
@@ -59,8 +61,16 @@ func planRun(opts *PlanOptions) error {
 	if opts.SeedSet {
 		sc.Seed = opts.Seed
 	}
-	p, err := experiments.PlanScenario(context.Background(), sc)
-	if err != nil {
+	var p *experiments.Plan
+	if sc.Target.Provider == scenarios.ProviderAzure {
+		if _, err := experiments.AzureSelector(sc); err != nil {
+			return withCode(ExitInvalid, err)
+		}
+		// Reading Azure can fail for reasons outside the scenario.
+		if p, err = experiments.PlanAzure(context.Background(), sc, opts.Azure.options()); err != nil {
+			return withCode(ExitInternal, err)
+		}
+	} else if p, err = experiments.PlanScenario(context.Background(), sc); err != nil {
 		return withCode(ExitInvalid, err)
 	}
 	if opts.Output == "json" {

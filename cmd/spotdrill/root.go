@@ -27,6 +27,7 @@ const (
 type IOStreams struct {
 	In          io.Reader
 	Out, Err    io.Writer
+	InTerminal  bool
 	OutTerminal bool
 	ErrTerminal bool
 }
@@ -72,6 +73,7 @@ your SLOs.`,
 		NewCmdRun(ios, nil),
 		NewCmdValidate(ios),
 		NewCmdPlan(ios),
+		NewCmdTargets(ios, nil),
 		NewCmdReport(ios),
 		NewCmdVersion(ios),
 	)
