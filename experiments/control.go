@@ -10,15 +10,14 @@ import (
 // hand, halting, and facilitator notes. The live console holds one; the
 // runner reads it between steps. It is safe for concurrent use.
 type Control struct {
-	mu      sync.Mutex
-	paused  bool
-	speed   float64 // virtual seconds per wall second; 0 = as fast as possible
-	manual  bool
-	fire    int // requests to fire the next wave now
-	halt    bool
-	notes   []string
-	wake    chan struct{}
-	started time.Time
+	mu     sync.Mutex
+	paused bool
+	speed  float64 // virtual seconds per wall second; 0 = as fast as possible
+	manual bool
+	fire   int // requests to fire the next wave now
+	halt   bool
+	notes  []string
+	wake   chan struct{}
 }
 
 // NewControl starts with a speed (0 for as fast as possible) and, in manual
@@ -100,6 +99,13 @@ func (c *Control) takeFire() bool {
 		return true
 	}
 	return false
+}
+
+// dropFires forgets requests to fire a wave early: the wave came on its own.
+func (c *Control) dropFires() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fire = 0
 }
 
 func (c *Control) snapshot() (paused bool, speed float64, manual bool) {

@@ -306,6 +306,10 @@ func (r *runner) fireDue(ctx context.Context) error {
 				return nil
 			}
 		case due:
+			// A press of n meant for this wave must not fire the next one.
+			if r.ctl != nil {
+				r.ctl.dropFires()
+			}
 		case r.ctl != nil && !manual && r.ctl.takeFire():
 		default:
 			return nil

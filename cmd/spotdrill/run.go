@@ -16,7 +16,6 @@ import (
 
 	"github.com/spotdrill/spotdrill/experiments"
 	"github.com/spotdrill/spotdrill/internal/runlock"
-	"github.com/spotdrill/spotdrill/internal/sim"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/reports"
 	"github.com/spotdrill/spotdrill/scenarios"
@@ -31,6 +30,16 @@ type RunOptions struct {
 	Journal    string
 	RunsDir    string
 	NoProgress bool
+	// The live console (console.go): TUI forces it, NoTUI refuses it;
+	// Manual waits for the facilitator before each wave; Speed paces it.
+	TUI, NoTUI, Manual bool
+	Speed              string
+	speed              float64
+	// Report and ReportOut write reports beside the summary (--report, -o).
+	Report, ReportOut string
+	// Confirm goes ahead on Azure without asking (--confirm).
+	Confirm bool
+	Azure   AzureFlags
 }
 
 // NewCmdRun runs a game day. runF replaces the run in tests of the flags.
@@ -43,10 +52,16 @@ func NewCmdRun(ios *IOStreams, runF func(*RunOptions) error) *cobra.Command {
 blast-radius guard, observes evictions and recovery, writes the journal and
 prints a graded summary.
 
+On an interactive terminal the run plays in the live console (--no-tui for
+the plain run). A run against Azure shows the frozen plan and needs
+--confirm or an interactive yes before anything is evicted.
+
 Exit codes: 0 all SLOs met, 1 internal error, 2 invalid input, 3 an SLO
-failed, 4 aborted (abort condition or signal), 5 refused for safety.`,
+failed, 4 aborted (abort condition, halt key or signal), 5 refused for safety.`,
 		Example: `  spotdrill run scenarios/library/batch-checkpointed.yaml
-  spotdrill run scenarios/library/ci-runners-no-retry.yaml --seed 7 --journal ci.jsonl`,
+  spotdrill run scenarios/library/ci-runners-no-retry.yaml --no-tui --seed 7 --journal ci.jsonl
+  spotdrill run scenarios/library/gpu-training.yaml --tui --manual --speed 10
+  spotdrill run nightly.yaml --no-tui --report junit,html -o out/`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
@@ -61,10 +76,22 @@ failed, 4 aborted (abort condition or signal), 5 refused for safety.`,
 	cmd.Flags().StringVar(&opts.Journal, "journal", "", "journal path (default: RUNS-DIR/<scenario>-seed<seed>-<time>/journal.jsonl)")
 	cmd.Flags().StringVar(&opts.RunsDir, "runs-dir", "runs", "folder for run outputs")
 	cmd.Flags().BoolVar(&opts.NoProgress, "no-progress", false, "do not print the live progress line")
+	cmd.Flags().BoolVar(&opts.TUI, "tui", false, "play the run in the live console (the default on an interactive terminal)")
+	cmd.Flags().BoolVar(&opts.NoTUI, "no-tui", false, "run headless even on an interactive terminal")
+	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "console: wait for the n key before each wave")
+	cmd.Flags().StringVar(&opts.Speed, "speed", "", "console: virtual seconds per wall second, 1, 10, 60 or max (default 60)")
+	cmd.Flags().StringVar(&opts.Report, "report", "", "also write these reports: text, md, html, json, junit (comma-separated)")
+	cmd.Flags().StringVarP(&opts.ReportOut, "output", "o", "", "where --report writes: a directory, or a file for one format (default: beside the journal)")
+	cmd.Flags().BoolVar(&opts.Confirm, "confirm", false, "Azure: evict the frozen plan's VMs without asking")
+	addAzureFlags(cmd, &opts.Azure, true)
 	return cmd
 }
 
 func runRun(opts *RunOptions) error {
+	console, err := useConsole(opts)
+	if err != nil {
+		return withCode(ExitInvalid, err)
+	}
 	raw, err := os.ReadFile(opts.File)
 	if err != nil {
 		return withCode(ExitInvalid, fmt.Errorf("scenario: %w", err))
@@ -76,8 +103,8 @@ func runRun(opts *RunOptions) error {
 	if opts.SeedSet {
 		sc.Seed = opts.Seed
 	}
-	if sc.Target.Provider != scenarios.ProviderSim {
-		return withCode(ExitInvalid, fmt.Errorf("%s: provider %q is not supported by this build yet; use provider: sim", opts.File, sc.Target.Provider))
+	if console && sc.Target.Provider != scenarios.ProviderSim {
+		return withCode(ExitInvalid, fmt.Errorf("%s: the live console plays simulated game days; run Azure scenarios with --no-tui", opts.File))
 	}
 	lock, err := runlock.Acquire(filepath.Join(opts.RunsDir, ".locks", runlock.Name(sc.Target.Provider, sc.Metadata.Name)),
 		fmt.Sprintf("pid %d since %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339)))
@@ -93,6 +120,12 @@ func runRun(opts *RunOptions) error {
 		stamp := time.Now().UTC().Format("20060102-150405")
 		path = filepath.Join(opts.RunsDir, fmt.Sprintf("%s-seed%d-%s", sc.Metadata.Name, sc.Seed, stamp), "journal.jsonl")
 	}
+	var out reports.Output
+	if opts.Report != "" {
+		if out, err = reports.OutputFor(opts.Report, opts.ReportOut, path); err != nil {
+			return withCode(ExitInvalid, err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return withCode(ExitInternal, fmt.Errorf("journal: %w", err))
 	}
@@ -102,7 +135,12 @@ func runRun(opts *RunOptions) error {
 	}
 	defer f.Close()
 	sum := sha256.Sum256(raw)
-	res, runErr := playScenario(opts, sc, f, hex.EncodeToString(sum[:]))
+	sess := newSession(opts, sc, f, hex.EncodeToString(sum[:]))
+	play := playScenario
+	if console {
+		play = playConsole
+	}
+	res, runErr := play(sess)
 	if err := f.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("journal: %w", err)
 	}
@@ -118,6 +156,15 @@ func runRun(opts *RunOptions) error {
 	if err := reports.WriteText(opts.IO.Out, rep, g, reports.TextOptions{Color: useColor(opts.IO)}); err != nil {
 		return withCode(ExitInternal, err)
 	}
+	if len(out.Formats) > 0 {
+		written, err := reports.WriteAll(rep, g, out)
+		for _, p := range written {
+			fmt.Fprintf(opts.IO.Err, "report: %s\n", p)
+		}
+		if err != nil {
+			return withCode(ExitInternal, err)
+		}
+	}
 	switch {
 	case res.Refused:
 		return withCode(ExitRefused, errors.New(res.Reason))
@@ -129,16 +176,68 @@ func runRun(opts *RunOptions) error {
 	return nil
 }
 
-// playScenario runs the game day into the journal file. The first SIGINT or
-// SIGTERM is the kill switch: injection stops and the run closes its
-// journal. A second one exits at once, after flushing what is written.
-func playScenario(opts *RunOptions, sc *scenarios.Scenario, f *os.File, sha string) (experiments.Result, error) {
+// session is what a run needs whichever way it plays: the journal writer,
+// the live metrics, the bus and the world, wired the same for the headless
+// run and the console.
+type session struct {
+	opts  *RunOptions
+	sc    *scenarios.Scenario
+	f     *os.File
+	sha   string
+	jw    *journal.Writer
+	live  *reports.Accumulator
+	bus   *journal.Bus
+	world experiments.World
+}
+
+func newSession(opts *RunOptions, sc *scenarios.Scenario, f *os.File, sha string) *session {
 	jw := journal.NewWriter(f)
 	live := reports.NewAccumulator()
-	bus := journal.NewBus(jw, live)
-	world, err := experiments.NewSimWorld(sc, bus, sim.Options{})
+	return &session{opts: opts, sc: sc, f: f, sha: sha, jw: jw, live: live, bus: journal.NewBus(jw, live)}
+}
+
+// start builds the world; the caller subscribes its own sinks first.
+func (s *session) start() error {
+	w, err := newWorld(s.sc, s.bus, &s.opts.Azure)
 	if err != nil {
-		return experiments.Result{}, err
+		return err
+	}
+	s.world = w
+	return nil
+}
+
+// config is the runner's configuration; the caller adds its steering.
+func (s *session) config(ctx context.Context) experiments.Config {
+	return experiments.Config{
+		Scenario: s.sc, World: s.world, Bus: s.bus, Live: s.live,
+		Confirm: confirmPlan(ctx, s.opts.IO, s.sc, s.opts.Confirm),
+		Tool:    "spotdrill " + Version, ScenarioSHA256: s.sha,
+	}
+}
+
+// flush writes what the journal holds, for a second signal's hasty exit.
+func (s *session) flush() {
+	_ = s.jw.Flush()
+	_ = s.f.Sync()
+}
+
+// close ends the journal: every line written and synced.
+func (s *session) close(err error) error {
+	if cerr := s.jw.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if serr := s.f.Sync(); serr != nil && err == nil {
+		err = fmt.Errorf("journal: %w", serr)
+	}
+	return err
+}
+
+// playScenario runs the game day headless. The first SIGINT or SIGTERM is
+// the kill switch: injection stops and the run closes its journal. A second
+// one exits at once, after flushing what is written.
+func playScenario(s *session) (experiments.Result, error) {
+	if err := s.start(); err != nil {
+		return experiments.Result{}, s.close(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -149,27 +248,19 @@ func playScenario(opts *RunOptions, sc *scenarios.Scenario, f *os.File, sha stri
 		if _, ok := <-sigs; !ok {
 			return
 		}
-		fmt.Fprintln(opts.IO.Err, "\nspotdrill: stopping: no more evictions; closing the journal (signal again to exit now)")
+		fmt.Fprintln(s.opts.IO.Err, "\nspotdrill: stopping: no more evictions; closing the journal (signal again to exit now)")
 		cancel()
 		if _, ok := <-sigs; ok {
-			_ = jw.Flush()
-			_ = f.Sync()
+			s.flush()
 			os.Exit(ExitAborted)
 		}
 	}()
-	progress := newProgressLine(opts)
-	res, err := experiments.Run(ctx, experiments.Config{
-		Scenario: sc, World: world, Bus: bus, Live: live, Progress: progress.update,
-		Tool: "spotdrill " + Version, ScenarioSHA256: sha,
-	})
+	progress := newProgressLine(s.opts)
+	cfg := s.config(ctx)
+	cfg.Progress = progress.update
+	res, err := experiments.Run(ctx, cfg)
 	progress.done()
-	if cerr := jw.Close(); cerr != nil && err == nil {
-		err = cerr
-	}
-	if serr := f.Sync(); serr != nil && err == nil {
-		err = fmt.Errorf("journal: %w", serr)
-	}
-	return res, err
+	return res, s.close(err)
 }
 
 func useColor(ios *IOStreams) bool {
