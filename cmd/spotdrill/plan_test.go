@@ -47,9 +47,9 @@ func TestPlanJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &p))
 	require.Len(t, p.Targets, 45)
 	require.Len(t, p.Waves, 2)
-	require.True(t, p.Waves[0].Fault)
-	require.Equal(t, 15, p.Waves[1].Count)
-	require.Equal(t, 1.0, p.Waves[1].ZoneShare["1"])
+	require.Equal(t, 15, p.Waves[0].Count)
+	require.Equal(t, 1.0, p.Waves[0].ZoneShare["1"])
+	require.True(t, p.Waves[1].Fault)
 	require.Empty(t, p.Problems)
 }
 
