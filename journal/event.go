@@ -29,6 +29,9 @@ const (
 	EvictionNoticed   Type = "eviction.noticed"
 	EvictionDrained   Type = "eviction.drained"
 	EvictionEvicted   Type = "eviction.evicted"
+	// EvictionUncorrelated is the correlator's finding that an eviction on
+	// a real fleet had no workload signal (F9).
+	EvictionUncorrelated Type = "eviction.uncorrelated"
 
 	JobInterrupted Type = "job.interrupted"
 	JobResumed     Type = "job.resumed"

@@ -100,6 +100,10 @@ type eviction struct {
 	closed                                                    bool
 	// failed marks a request the platform refused: nothing followed it.
 	failed bool
+	// signalless marks an eviction the correlator found no workload signal
+	// for (eviction.uncorrelated), on fleets whose evictions do not say
+	// what ran on the VM.
+	signalless bool
 
 	jobs, open                          int
 	released, drainLate, checkpointLost int
@@ -152,6 +156,8 @@ func (a *Accumulator) Emit(e *journal.Event) {
 		a.waves = append(a.waves, Wave{Name: e.Wave, T: e.T, Code: e.Code, Count: e.Count, Reason: e.Reason})
 	case journal.EvictionRequested, journal.EvictionNoticed, journal.EvictionDrained, journal.EvictionEvicted:
 		a.onEvictionPhase(e)
+	case journal.EvictionUncorrelated:
+		a.onUncorrelated(e)
 	case journal.EvictionBlocked:
 		a.blocked = append(a.blocked, Blocked{T: e.T, Wave: e.Wave, VM: e.VM, Code: e.Code, Reason: e.Reason})
 		a.countWave(e.Wave, func(w *Wave) { w.Blocked++ })
@@ -298,6 +304,21 @@ func (a *Accumulator) land(ev *eviction, e *journal.Event) {
 	if isSet(ev.replaced) {
 		a.capacityTTR.add(max(0, ev.replaced-ev.evicted))
 	}
+}
+
+// onUncorrelated counts an eviction that the correlator saw no workload
+// signal for, unless the platform's own job count already counted it.
+func (a *Accumulator) onUncorrelated(e *journal.Event) {
+	i, ok := a.latest[e.VM]
+	if !ok {
+		return
+	}
+	ev := a.evictions.at(i)
+	if ev.signalless || (ev.running > 0 && ev.jobs == 0) {
+		return
+	}
+	ev.signalless = true
+	a.uncorrelated++
 }
 
 func (a *Accumulator) onInterrupted(e *journal.Event) {

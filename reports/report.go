@@ -377,7 +377,7 @@ func (a *Accumulator) evictionRows() []Eviction {
 			Running: ev.running, Jobs: ev.jobs, Unrecovered: ev.open,
 			Released: ev.released, DrainLate: ev.drainLate, CheckpointLost: ev.checkpointLost,
 			LostWork: ev.lost, TTR: opt(ttr), CapacityTTR: opt(capTTR),
-			Uncorrelated: isSet(ev.evicted) && ev.running > 0 && ev.jobs == 0,
+			Uncorrelated: ev.signalless || (isSet(ev.evicted) && ev.running > 0 && ev.jobs == 0),
 			Failed:       ev.failed,
 		}
 	}

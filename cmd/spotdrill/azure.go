@@ -51,9 +51,9 @@ func (f *AzureFlags) options() experiments.AzureOptions {
 
 // newWorld builds the world a scenario runs in. An Azure world follows the
 // bus for the name of the wave in progress.
-func newWorld(sc *scenarios.Scenario, bus *journal.Bus, az *AzureFlags) (experiments.World, error) {
+func newWorld(sc *scenarios.Scenario, bus *journal.Bus, az *AzureFlags, observer sim.Observer) (experiments.World, error) {
 	if sc.Target.Provider != scenarios.ProviderAzure {
-		return experiments.NewSimWorld(sc, bus, sim.Options{})
+		return experiments.NewSimWorld(sc, bus, sim.Options{Observer: observer})
 	}
 	w, err := experiments.NewAzureWorld(sc, bus, az.options())
 	if err != nil {

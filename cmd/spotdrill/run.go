@@ -40,6 +40,8 @@ type RunOptions struct {
 	// Confirm goes ahead on Azure without asking (--confirm).
 	Confirm bool
 	Azure   AzureFlags
+	// Telemetry is --trace-file and --otlp-listen (telemetry.go).
+	Telemetry TelemetryOptions
 }
 
 // NewCmdRun runs a game day. runF replaces the run in tests of the flags.
@@ -84,6 +86,7 @@ failed, 4 aborted (abort condition, halt key or signal), 5 refused for safety.`,
 	cmd.Flags().StringVarP(&opts.ReportOut, "output", "o", "", "where --report writes: a directory, or a file for one format (default: beside the journal)")
 	cmd.Flags().BoolVar(&opts.Confirm, "confirm", false, "Azure: evict the frozen plan's VMs without asking")
 	addAzureFlags(cmd, &opts.Azure, true)
+	addTelemetryFlags(cmd, &opts.Telemetry)
 	return cmd
 }
 
@@ -115,6 +118,11 @@ func runRun(opts *RunOptions) error {
 		return withCode(ExitInternal, err)
 	}
 	defer lock.Release()
+	tel, err := opts.Telemetry.start(opts.IO, sc, Version)
+	if err != nil {
+		return withCode(ExitInvalid, err)
+	}
+	defer tel.close()
 	path := opts.Journal
 	if path == "" {
 		stamp := time.Now().UTC().Format("20060102-150405")
@@ -135,7 +143,7 @@ func runRun(opts *RunOptions) error {
 	}
 	defer f.Close()
 	sum := sha256.Sum256(raw)
-	sess := newSession(opts, sc, f, hex.EncodeToString(sum[:]))
+	sess := newSession(opts, sc, f, hex.EncodeToString(sum[:]), tel)
 	play := playScenario
 	if console {
 		play = playConsole
@@ -153,6 +161,9 @@ func runRun(opts *RunOptions) error {
 		return withCode(ExitInternal, err)
 	}
 	g := reports.Grade(rep, sc.SLOs)
+	if err := tel.finish(rep, g); err != nil {
+		fmt.Fprintf(opts.IO.Err, "spotdrill: %v\n", err)
+	}
 	if err := reports.WriteText(opts.IO.Out, rep, g, reports.TextOptions{Color: useColor(opts.IO)}); err != nil {
 		return withCode(ExitInternal, err)
 	}
@@ -188,20 +199,24 @@ type session struct {
 	live  *reports.Accumulator
 	bus   *journal.Bus
 	world experiments.World
+	tel   *runTelemetry
 }
 
-func newSession(opts *RunOptions, sc *scenarios.Scenario, f *os.File, sha string) *session {
+// newSession wires the bus: telemetry first, so that it can stamp trace and
+// span IDs on each event before the journal writes it.
+func newSession(opts *RunOptions, sc *scenarios.Scenario, f *os.File, sha string, tel *runTelemetry) *session {
 	jw := journal.NewWriter(f)
 	live := reports.NewAccumulator()
-	return &session{opts: opts, sc: sc, f: f, sha: sha, jw: jw, live: live, bus: journal.NewBus(jw, live)}
+	return &session{opts: opts, sc: sc, f: f, sha: sha, jw: jw, live: live, bus: journal.NewBus(tel.sinks(jw, live)...), tel: tel}
 }
 
 // start builds the world; the caller subscribes its own sinks first.
 func (s *session) start() error {
-	w, err := newWorld(s.sc, s.bus, &s.opts.Azure)
+	w, err := newWorld(s.sc, s.bus, &s.opts.Azure, s.tel.simObserver())
 	if err != nil {
 		return err
 	}
+	s.tel.attach(s.bus, w)
 	s.world = w
 	return nil
 }
