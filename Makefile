@@ -43,8 +43,12 @@ run:
 	$(GO) run ./cmd/spotdrill run $(SCENARIO)
 
 ## fuzz: a minute on each parser.
+FUZZ := -run '^$$' -fuzztime 60s -fuzzminimizetime 2s
 fuzz:
-	$(GO) test ./scenarios -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./scenarios $(FUZZ) -fuzz FuzzParse
+	$(GO) test ./journal $(FUZZ) -fuzz FuzzDecodeEvent
+	$(GO) test ./internal/telemetry $(FUZZ) -fuzz FuzzDecodeProto
+	$(GO) test ./internal/telemetry $(FUZZ) -fuzz FuzzDecodeJSON
 
 ## schema: regenerate the scenario JSON Schema after changing the types.
 schema:
