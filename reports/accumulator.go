@@ -41,6 +41,7 @@ type Accumulator struct {
 	// latest is the index of each VM's most recent eviction record.
 	latest  map[string]int32
 	evicted int // eviction.evicted events
+	traceID string
 	// uncorrelated counts landed evictions of VMs that the platform says ran
 	// work but that no job.interrupted names: the workload's signals missed
 	// them (F9).
@@ -216,6 +217,7 @@ func (a *Accumulator) onRunStarted(e *journal.Event) {
 		return
 	}
 	a.run = *e.Run
+	a.traceID = e.TraceID
 	a.pools = make(map[string]journal.Pool, len(e.Run.Pools))
 	for _, p := range e.Run.Pools {
 		a.pools[p.Name] = p

@@ -70,6 +70,7 @@ type jsonRun struct {
 	Start          string         `json:"start,omitempty"`
 	Duration       float64        `json:"duration"`
 	Tool           string         `json:"tool,omitempty"`
+	TraceID        string         `json:"traceId,omitempty"`
 	Journal        string         `json:"journal,omitempty"`
 	JournalSchema  int            `json:"journalSchemaVersion"`
 	End            float64        `json:"end"`
@@ -253,7 +254,7 @@ func buildJSON(b *Bundle) *jsonReport {
 		Schema: JSONSchemaID, SchemaVersion: JSONSchemaVersion,
 		Run: jsonRun{
 			Scenario: r.Run.Scenario, File: r.Run.File, ScenarioSHA256: r.Run.ScenarioSHA256, Provider: r.Run.Provider,
-			Seed: r.Run.Seed, Start: r.Run.Start, Duration: r.Run.Duration, Tool: r.Run.Tool, Journal: b.Source,
+			Seed: r.Run.Seed, Start: r.Run.Start, Duration: r.Run.Duration, Tool: r.Run.Tool, TraceID: r.TraceID, Journal: b.Source,
 			JournalSchema: r.Run.SchemaVersion, End: r.End, Status: withDefault(r.Status, "cut short"), Reason: r.Reason,
 			Events: r.Tail.Events, CutShort: r.CutShort(), Truncated: r.Tail.Truncated, Aborted: r.Aborted(),
 			Pools: orEmpty(r.Run.Pools), Plan: r.Plan,

@@ -11,8 +11,10 @@ import (
 
 // Report is what a run measured: a pure function of its journal.
 type Report struct {
-	Run  journal.Run   `json:"run"`
-	Plan *journal.Plan `json:"plan,omitempty"`
+	Run journal.Run `json:"run"`
+	// TraceID is the run's OpenTelemetry trace, when it was traced.
+	TraceID string        `json:"traceId,omitempty"`
+	Plan    *journal.Plan `json:"plan,omitempty"`
 	// Status and Reason come from run.ended; Status is empty when the run
 	// was cut short before it.
 	Status string `json:"status,omitempty"`
@@ -267,7 +269,7 @@ func (a *Accumulator) build() *Report {
 	ttr := a.finalTTR()
 	c := evalCtx{now: end, final: true, ttr: &ttr}
 	r := &Report{
-		Run:    a.run,
+		Run: a.run, TraceID: a.traceID,
 		Plan:   a.plan,
 		Status: a.status,
 		Reason: a.reason,

@@ -110,6 +110,9 @@ func (t *textWriter) header(r *Report) {
 	}
 	parts = append(parts, status, plural(int(r.Tail.Events), "event"))
 	t.printf("  %s\n", strings.Join(parts, " · "))
+	if r.TraceID != "" {
+		t.printf("  trace %s\n", r.TraceID)
+	}
 	if loud := loudLine(r); loud != "" {
 		t.printf("\n  %s\n", t.paint(ansiBoldRed, "!! "+loud))
 	}

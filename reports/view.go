@@ -68,6 +68,9 @@ func facts(b *Bundle) []fact {
 		journal += " · " + b.Source
 	}
 	fs = append(fs, fact{"Journal", journal})
+	if r.TraceID != "" {
+		fs = append(fs, fact{"Trace", r.TraceID + " (OpenTelemetry: search it in Jaeger or Tempo)"})
+	}
 	if r.Run.Tool != "" {
 		fs = append(fs, fact{"Recorded by", r.Run.Tool})
 	}
