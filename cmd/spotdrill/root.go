@@ -76,6 +76,7 @@ your SLOs.`,
 		NewCmdTargets(ios, nil),
 		NewCmdReport(ios),
 		NewCmdVersion(ios),
+		NewCmdEmulate(ios, nil),
 	)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/spotdrill/spotdrill/injector"
 	"github.com/spotdrill/spotdrill/journal"
@@ -276,4 +277,37 @@ func (w *World) Finish() {
 		Turnaround: w.turnaround, Wait: w.wait,
 	}
 	w.emit(journal.Event{Type: journal.WorkloadSummarized, Summary: sum})
+}
+
+// ExpediteEviction lets a noticed eviction land at virtual time at (not
+// before now) instead of its NotBefore, as Azure does when the VM
+// acknowledges its Preempt Scheduled Event (StartRequests). Drains and
+// checkpoints that would still be under way then are cut short, as if the
+// notice had run out.
+func (w *World) ExpediteEviction(id string, at time.Duration) error {
+	vi, ok := w.vmIdx[id]
+	if !ok {
+		return fmt.Errorf("%s: %w", id, injector.ErrGone)
+	}
+	v := &w.vms[vi]
+	if v.state != vmNoticed {
+		return fmt.Errorf("%s has no Preempt notice to expedite", id)
+	}
+	t := max(int64(at), w.now)
+	if t >= v.evictAt {
+		return nil
+	}
+	took := w.drain
+	if w.policy == scenarios.OnNoticeCheckpoint {
+		took = w.delta
+	}
+	for si := v.slotBase; si < v.slotBase+v.nslots; si++ {
+		if s := &w.slots[si]; s.job >= 0 && s.stopped && s.noticeAt+took > t {
+			s.late, v.late = true, true
+		}
+	}
+	v.evictAt = t
+	v.gen++
+	w.q.push(ev{t: t, kind: kEvict, a: vi, gen: v.gen})
+	return nil
 }

@@ -265,3 +265,40 @@ func TestObserverSeesAttemptsAsWorkersWould(t *testing.T) {
 	require.Equal(t, (735+20+240+10)*s, second.End)
 	require.Equal(t, time.Duration(-1), second.Notice)
 }
+
+func TestAcknowledgedPreemptLandsEarly(t *testing.T) {
+	tests := []struct {
+		name      string
+		ackAt     time.Duration
+		lands     float64
+		late      bool
+		drained   int
+		releasedT float64
+	}{
+		// The drain (10 s from the notice at 405 s) is still under way at
+		// 410 s: cut short, the lease must expire.
+		{"before the drain ends", 410 * time.Second, 410, true, 0, 0},
+		// The drain finished at 415 s: the job was handed back in time.
+		{"after the drain ended", 420 * time.Second, 420, false, 1, 415},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, rec := startWorld(t, handScenario(1, scenarios.OnNoticeDrain))
+			evictAt(t, w, 400*time.Second, "spot-00001")
+			w.AdvanceTo(tc.ackAt - 3*time.Second)
+			require.NoError(t, w.ExpediteEviction("spot-00001", tc.ackAt))
+			w.AdvanceTo(2 * time.Hour)
+			require.Equal(t, tc.lands, rec.of(journal.EvictionEvicted)[0].T)
+			in := rec.of(journal.JobInterrupted)[0]
+			require.Equal(t, tc.late, in.DrainLate)
+			require.Equal(t, !tc.late, in.Released)
+			require.Len(t, rec.of(journal.EvictionDrained), tc.drained)
+			if !tc.late {
+				require.Equal(t, tc.releasedT, in.T)
+			}
+		})
+	}
+	w, _ := startWorld(t, handScenario(1, scenarios.OnNoticeDrain))
+	require.Error(t, w.ExpediteEviction("spot-00001", time.Minute), "no notice yet")
+	require.ErrorIs(t, w.ExpediteEviction("nope", time.Minute), injector.ErrGone)
+}
