@@ -332,7 +332,10 @@ var sampleFields = []string{
 }
 
 // sample decodes a sample by hand: a long run writes one every few seconds.
-func (d *decoder) sample(dst **Sample) error {
+func (d *decoder) sample(dst **Sample) error { return decodeObject(d, dst, d.sampleField) }
+
+// decodeObject decodes null or an object into *dst, field by field.
+func decodeObject[T any](d *decoder, dst **T, field func(*T, []byte) error) error {
 	if null, err := d.isNull(); null || err != nil {
 		if null {
 			*dst = nil
@@ -340,7 +343,7 @@ func (d *decoder) sample(dst **Sample) error {
 		return err
 	}
 	if *dst == nil {
-		*dst = new(Sample)
+		*dst = new(T)
 	}
 	empty, err := d.objectStart()
 	if err != nil || empty {
@@ -351,7 +354,7 @@ func (d *decoder) sample(dst **Sample) error {
 		if err != nil {
 			return err
 		}
-		if err := d.sampleField(*dst, k); err != nil {
+		if err := field(*dst, k); err != nil {
 			return err
 		}
 		more, err := d.next()
@@ -402,34 +405,7 @@ var summaryFields = []string{
 
 // summary decodes the workload summary by hand: its lists hold a value per
 // job, millions in a large run.
-func (d *decoder) summary(dst **Summary) error {
-	if null, err := d.isNull(); null || err != nil {
-		if null {
-			*dst = nil
-		}
-		return err
-	}
-	if *dst == nil {
-		*dst = new(Summary)
-	}
-	empty, err := d.objectStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := d.key()
-		if err != nil {
-			return err
-		}
-		if err := d.summaryField(*dst, k); err != nil {
-			return err
-		}
-		more, err := d.next()
-		if err != nil || !more {
-			return err
-		}
-	}
-}
+func (d *decoder) summary(dst **Summary) error { return decodeObject(d, dst, d.summaryField) }
 
 func (d *decoder) summaryField(s *Summary, k []byte) error {
 	switch string(k) {

@@ -369,13 +369,22 @@ func (e *Emulator) getVM(c *call) (reply, *armError) {
 	if err != nil {
 		return reply{}, err
 	}
+	view, aerr := expandsInstanceView(c)
+	if aerr != nil {
+		return reply{}, aerr
+	}
+	return reply{http.StatusOK, e.vmModel(m, view)}, nil
+}
+
+// expandsInstanceView checks a GET's $expand, as VMs and scale-set VMs take
+// it, and says whether it asks for the instance view.
+func expandsInstanceView(c *call) (bool, *armError) {
 	expand := c.r.URL.Query().Get("$expand")
 	switch strings.ToLower(expand) {
 	case "", "instanceview", "userdata", "resiliencyview":
-	default:
-		return reply{}, badParameter("The value '%s' of the $expand parameter is not valid (expected instanceView, userData or resiliencyView).", expand)
+		return strings.EqualFold(expand, "instanceView"), nil
 	}
-	return reply{http.StatusOK, e.vmModel(m, strings.EqualFold(expand, "instanceView"))}, nil
+	return false, badParameter("The value '%s' of the $expand parameter is not valid (expected instanceView, userData or resiliencyView).", expand)
 }
 
 func (e *Emulator) getVMView(c *call) (reply, *armError) {
@@ -491,13 +500,11 @@ func (e *Emulator) getInstance(c *call) (reply, *armError) {
 	if err != nil {
 		return reply{}, err
 	}
-	expand := c.r.URL.Query().Get("$expand")
-	switch strings.ToLower(expand) {
-	case "", "instanceview", "userdata", "resiliencyview":
-	default:
-		return reply{}, badParameter("The value '%s' of the $expand parameter is not valid (expected instanceView, userData or resiliencyView).", expand)
+	view, aerr := expandsInstanceView(c)
+	if aerr != nil {
+		return reply{}, aerr
 	}
-	return reply{http.StatusOK, e.instanceModel(m, strings.EqualFold(expand, "instanceView"))}, nil
+	return reply{http.StatusOK, e.instanceModel(m, view)}, nil
 }
 
 func (e *Emulator) getInstanceView(c *call) (reply, *armError) {
