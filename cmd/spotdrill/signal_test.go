@@ -25,8 +25,7 @@ func startLarge(t *testing.T) (*exec.Cmd, string, *bytes.Buffer, *bytes.Buffer) 
 	t.Helper()
 	dir := t.TempDir()
 	journalPath := filepath.Join(dir, "journal.jsonl")
-	scenario, err := filepath.Abs(filepath.Join("..", "..", "scenarios", "bench", "large-fleet.yaml"))
-	require.NoError(t, err)
+	scenario := longScenario(t, dir)
 	cmd := exec.Command(binary, "run", scenario, "--journal", journalPath)
 	cmd.Dir = dir
 	var out, errb bytes.Buffer
@@ -44,6 +43,20 @@ func startLarge(t *testing.T) (*exec.Cmd, string, *bytes.Buffer, *bytes.Buffer) 
 	_ = cmd.Process.Kill()
 	t.Fatalf("the run never wrote its journal: %s", errb.String())
 	return nil, "", nil, nil
+}
+
+// longScenario is the benchmark game day stretched to ten days, so that a
+// signal sent at any moment of a test on a loaded machine lands while it
+// plays (the run stops long before the end).
+func longScenario(t *testing.T, dir string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "scenarios", "bench", "large-fleet.yaml"))
+	require.NoError(t, err)
+	text := strings.Replace(string(raw), "duration: 24h", "duration: 240h", 1)
+	require.Contains(t, text, "duration: 240h")
+	path := filepath.Join(dir, "large-fleet-long.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
 }
 
 func exitCode(err error) int {
@@ -114,8 +127,7 @@ func TestKilledRunLeavesAReadableJournal(t *testing.T) {
 
 func TestSecondRunOnTheSameTargetsIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	scenario, err := filepath.Abs(filepath.Join("..", "..", "scenarios", "bench", "large-fleet.yaml"))
-	require.NoError(t, err)
+	scenario := longScenario(t, dir)
 	first := exec.Command(binary, "run", scenario, "--runs-dir", dir, "--journal", filepath.Join(dir, "a.jsonl"))
 	require.NoError(t, first.Start())
 	defer func() { _ = first.Process.Kill(); _ = first.Wait() }()
@@ -130,7 +142,7 @@ func TestSecondRunOnTheSameTargetsIsRefused(t *testing.T) {
 	second := exec.Command(binary, "run", scenario, "--runs-dir", dir, "--journal", filepath.Join(dir, "b.jsonl"))
 	var errb bytes.Buffer
 	second.Stderr = &errb
-	err = second.Run()
+	err := second.Run()
 	require.Equal(t, ExitRefused, exitCode(err), errb.String())
 	require.Contains(t, errb.String(), "another run against the same targets is in progress")
 }
