@@ -120,9 +120,8 @@ func (l *Limits) Excluded(t injector.Target) (string, bool) {
 type Scope struct {
 	// Pools the run may touch. On the simulated fleet and on scale sets a
 	// lost VM is replaced by a new one, so the plan freezes pools rather
-	// than instances; IDs, when set, further restrict to frozen instances.
+	// than instances.
 	Pools []string
-	IDs   map[string]bool
 	// Planned sizes: VMs in the scope at plan time.
 	PoolSize map[string]int
 	ZoneSize map[string]int
@@ -131,10 +130,7 @@ type Scope struct {
 
 // Contains reports whether a target is inside the frozen plan.
 func (s *Scope) Contains(t injector.Target) bool {
-	if !slices.Contains(s.Pools, t.Pool) {
-		return false
-	}
-	return s.IDs == nil || s.IDs[t.ID]
+	return slices.Contains(s.Pools, t.Pool)
 }
 
 // State is what the run has done so far, as the guard needs it.

@@ -45,15 +45,9 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 			}
 		}
 	}
-	if e.Attempt != 0 {
-		b = append(b, `,"attempt":`...)
-		b = strconv.AppendInt(b, int64(e.Attempt), 10)
-	}
-	if e.Lost != 0 {
-		b = append(b, `,"lost":`...)
-		if b, err = appendFloat(b, e.Lost); err != nil {
-			return b, err
-		}
+	b = appendInt(b, "attempt", e.Attempt)
+	if b, err = appendNumber(b, "lost", e.Lost); err != nil {
+		return b, err
 	}
 	b = appendBool(b, "checkpointLost", e.CheckpointLost)
 	b = appendBool(b, "released", e.Released)
@@ -62,21 +56,12 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	b = appendBool(b, "duplicate", e.Duplicate)
 	b = appendStr(b, "replaces", e.Replaces)
 	b = appendStr(b, "priority", e.Priority)
-	if e.Price != 0 {
-		b = append(b, `,"price":`...)
-		if b, err = appendFloat(b, e.Price); err != nil {
-			return b, err
-		}
+	if b, err = appendNumber(b, "price", e.Price); err != nil {
+		return b, err
 	}
-	if e.Count != 0 {
-		b = append(b, `,"count":`...)
-		b = strconv.AppendInt(b, int64(e.Count), 10)
-	}
-	if e.Value != 0 {
-		b = append(b, `,"value":`...)
-		if b, err = appendFloat(b, e.Value); err != nil {
-			return b, err
-		}
+	b = appendInt(b, "count", e.Count)
+	if b, err = appendNumber(b, "value", e.Value); err != nil {
+		return b, err
 	}
 	b = appendStr(b, "status", e.Status)
 	b = appendStr(b, "traceId", e.TraceID)
@@ -163,6 +148,28 @@ func appendFloat(b []byte, x float64) ([]byte, error) {
 		return append(b, raw...), nil
 	}
 	return strconv.AppendFloat(b, x, 'f', -1, 64), nil
+}
+
+// appendNumber writes a non-zero float field, as omitempty does.
+func appendNumber(b []byte, name string, v float64) ([]byte, error) {
+	if v == 0 {
+		return b, nil
+	}
+	b = append(b, `,"`...)
+	b = append(b, name...)
+	b = append(b, `":`...)
+	return appendFloat(b, v)
+}
+
+// appendInt writes a non-zero integer field, as omitempty does.
+func appendInt(b []byte, name string, v int) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, `,"`...)
+	b = append(b, name...)
+	b = append(b, `":`...)
+	return strconv.AppendInt(b, int64(v), 10)
 }
 
 func appendBool(b []byte, name string, v bool) []byte {
