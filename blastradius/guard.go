@@ -1,6 +1,8 @@
 // Package blastradius is the guard that every single eviction passes before
 // simulateEviction is called. Hard rules no scenario can turn off: only Spot
-// VMs, only inside the frozen plan, never one VM twice in a wave. Limits a
+// VMs, never a chaos-exempt VM or scale set, only the resource IDs the frozen
+// plan names for the wave, never one VM twice in a wave, nothing once the
+// journal cannot be written or the run was aborted. Limits a
 // scenario sets (with safe defaults): total evictions, evictions in flight
 // (as a count, and as a share of the targeted fleet, of a pool, of a zone),
 // a floor of healthy running capacity, a rate, a gap between waves, time
@@ -13,7 +15,6 @@ package blastradius
 import (
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/spotdrill/spotdrill/injector"
@@ -25,6 +26,8 @@ const (
 	LimitOutsidePlan    = "outsidePlan"
 	LimitTwiceInWave    = "twiceInWave"
 	LimitExcluded       = "excluded"
+	LimitExempt         = "exempt"
+	LimitJournal        = "journal"
 	LimitNotRunning     = "notRunning"
 	LimitMaxEvictions   = "maxEvictions"
 	LimitMaxInFlight    = "maxInFlight"
@@ -39,10 +42,6 @@ const (
 	LimitAborted        = "aborted"
 	DefaultMaxPoolShare = 0.5
 )
-
-// DefaultExemptTag excludes a VM from every game day unless a scenario says
-// otherwise: the convention teams use to protect a VM.
-const DefaultExemptTag = "chaos-exempt"
 
 // Refusal says which limit refused an eviction and why, with the numbers.
 type Refusal struct {
@@ -80,59 +79,6 @@ func NoLimits() Limits {
 		MaxZonePercent: 1, MaxPerMinute: Unlimited}
 }
 
-// Exclude keeps VMs out of every wave.
-type Exclude struct {
-	Tags  map[string]string
-	Names []string
-	Pools []string
-}
-
-// Excluded says whether exclusions keep a target out of every wave, and why.
-// Tag chaos-exempt=true excludes unless the scenario names that tag itself.
-func (l *Limits) Excluded(t injector.Target) (string, bool) {
-	ex := l.Exclude
-	if v, ok := t.Tags[DefaultExemptTag]; ok && v == "true" {
-		if _, overridden := ex.Tags[DefaultExemptTag]; !overridden {
-			return fmt.Sprintf("tag %s=true", DefaultExemptTag), true
-		}
-	}
-	keys := make([]string, 0, len(ex.Tags))
-	for k := range ex.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if tv, ok := t.Tags[k]; ok && tv == ex.Tags[k] {
-			return fmt.Sprintf("tag %s=%s", k, tv), true
-		}
-	}
-	if slices.Contains(ex.Names, t.Name) {
-		return "excluded by name", true
-	}
-	if slices.Contains(ex.Pools, t.Pool) {
-		return fmt.Sprintf("pool %s is excluded", t.Pool), true
-	}
-	return "", false
-}
-
-// Scope is the frozen plan: the targets a run may touch, and the planned
-// size of each pool and zone that shares are measured against.
-type Scope struct {
-	// Pools the run may touch. On the simulated fleet and on scale sets a
-	// lost VM is replaced by a new one, so the plan freezes pools rather
-	// than instances.
-	Pools []string
-	// Planned sizes: VMs in the scope at plan time.
-	PoolSize map[string]int
-	ZoneSize map[string]int
-	Total    int
-}
-
-// Contains reports whether a target is inside the frozen plan.
-func (s *Scope) Contains(t injector.Target) bool {
-	return slices.Contains(s.Pools, t.Pool)
-}
-
 // State is what the run has done so far, as the guard needs it.
 type State struct {
 	// Now is the run clock: virtual on the simulated fleet, wall on Azure.
@@ -145,13 +91,16 @@ type State struct {
 	// when none did.
 	LastWaveStart time.Duration
 	Requested     int
-	InFlight      map[string]Flight // by VM ID
-	InWave        map[string]bool
-	Recent        []time.Duration // request times, for the rate
+	InFlight      map[string]Flight // by target key
+	InWave        map[string]bool   // by target key
+	Recent        []time.Duration   // request times, for the rate
 	// Healthy is running capacity per pool that no notice touched: the
 	// floor counts only what really runs.
 	Healthy map[string]int
 	Aborted bool
+	// JournalErr is the journal's write error: once the run cannot record
+	// what it does, it does nothing more.
+	JournalErr error
 }
 
 // Flight is an eviction requested and not yet recovered from.
@@ -190,20 +139,28 @@ func checkHardRules(l *Limits, sc *Scope, st *State, t injector.Target) *Refusal
 	switch {
 	case st.Aborted:
 		return refuse(LimitAborted, "the run was aborted: no more evictions")
-	case !t.Spot():
-		return refuse(LimitNotSpot, "%s has priority %s; only Spot VMs are ever evicted", t.Name, t.Priority)
-	case !sc.Contains(t):
-		return refuse(LimitOutsidePlan, "%s (pool %s) is outside the frozen plan", t.Name, t.Pool)
-	case st.InWave[t.ID]:
-		return refuse(LimitTwiceInWave, "%s was already evicted in wave %s", t.Name, st.Wave)
+	case st.JournalErr != nil:
+		return refuse(LimitJournal, "the journal cannot be written (%v): nothing is evicted unrecorded", st.JournalErr)
 	}
-	if why, ok := l.Excluded(t); ok {
-		return refuse(LimitExcluded, "%s is excluded: %s", t.Name, why)
+	switch limit, why, out := Ineligible(l, t); {
+	case !out:
+	case limit == LimitNotSpot:
+		return refuse(limit, "%s has priority %s; only Spot VMs are ever evicted", t.Name, t.Priority)
+	case limit == LimitExcluded:
+		return refuse(limit, "%s is excluded: %s", t.Name, why)
+	default:
+		return refuse(limit, "%s is %s", t.Name, why)
+	}
+	switch {
+	case !sc.MayTouch(st.Wave, t):
+		return refuse(LimitOutsidePlan, "%s (pool %s) is outside the frozen plan of wave %s", t.Name, t.Pool, st.Wave)
+	case st.InWave[t.Key()]:
+		return refuse(LimitTwiceInWave, "%s was already evicted in wave %s", t.Name, st.Wave)
 	}
 	if t.State != injector.StateRunning {
 		return refuse(LimitNotRunning, "%s is %s, not running", t.Name, t.State)
 	}
-	if _, ok := st.InFlight[t.ID]; ok {
+	if _, ok := st.InFlight[t.Key()]; ok {
 		return refuse(LimitNotRunning, "%s is still being evicted", t.Name)
 	}
 	return nil

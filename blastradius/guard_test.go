@@ -25,15 +25,14 @@ func fleet() []injector.Target {
 	return out
 }
 
+// scopeOf freezes the targets for the waves the tests fire.
 func scopeOf(ts []injector.Target) Scope {
-	s := Scope{PoolSize: map[string]int{}, ZoneSize: map[string]int{}}
+	s := NewScope(false)
 	for _, t := range ts {
-		if s.PoolSize[t.Pool] == 0 {
-			s.Pools = append(s.Pools, t.Pool)
+		s.Freeze(t)
+		for _, w := range []string{"w", "w1", "w2", "w3"} {
+			s.FreezeWave(w, t)
 		}
-		s.PoolSize[t.Pool]++
-		s.ZoneSize[t.Zone]++
-		s.Total++
 	}
 	return s
 }
@@ -68,12 +67,13 @@ func TestEachLimitRefusesWithItsNumbers(t *testing.T) {
 			LimitExcluded, "x is excluded: tag tier=db"},
 		{"exempt by default", nil, nil,
 			injector.Target{ID: "x", Name: "x", Pool: "a", Zone: "1", Priority: "Spot", State: "running", Tags: map[string]string{"chaos-exempt": "true"}},
-			LimitExcluded, "x is excluded: tag chaos-exempt=true"},
+			LimitExempt, `x is exempt: tag chaos-exempt="true"`},
 		{"excluded pool", func(l *Limits) { l.Exclude.Pools = []string{"b"} }, nil, vm(3, "b", "2"),
 			LimitExcluded, "b-03 is excluded: pool b is excluded"},
 		{"not spot", nil, nil, injector.Target{ID: "r", Name: "r", Pool: "a", Priority: "Regular", State: "running"},
 			LimitNotSpot, "r has priority Regular; only Spot VMs are ever evicted"},
-		{"outside plan", nil, nil, vm(0, "c", "1"), LimitOutsidePlan, "c-00 (pool c) is outside the frozen plan"},
+		{"outside plan", nil, nil, vm(0, "c", "1"), LimitOutsidePlan, "c-00 (pool c) is outside the frozen plan of wave w"},
+		{"new instance of a targeted pool", nil, nil, vm(42, "a", "1"), LimitOutsidePlan, "a-42 (pool a) is outside the frozen plan of wave w"},
 		{"twice in a wave", nil, []injector.Target{vm(0, "a", "1")}, vm(0, "a", "1"), LimitTwiceInWave, "a-00 was already evicted in wave w"},
 		{"not running", nil, nil, func() injector.Target { v := vm(0, "a", "1"); v.State = injector.StateNoticed; return v }(),
 			LimitNotRunning, "a-00 is noticed, not running"},

@@ -42,6 +42,18 @@ func (g *Guard) InFlight() int { return len(g.st.InFlight) }
 // Abort refuses every eviction from now on.
 func (g *Guard) Abort() { g.st.Aborted = true }
 
+// JournalFailed refuses every eviction from now on: the run can no longer
+// record what it does.
+func (g *Guard) JournalFailed(err error) {
+	if g.st.JournalErr == nil {
+		g.st.JournalErr = err
+	}
+}
+
+// Admit lets the current wave touch a VM that appeared after the plan,
+// when the scenario opted in (see Scope.Admit).
+func (g *Guard) Admit(t injector.Target) bool { return g.scope.Admit(g.st.Wave, t) }
+
 // BeginWave starts an eviction wave at a time of the run, with the fleet as
 // it is now: the "never twice in a wave" rule resets, and the healthy
 // capacity of each pool is counted afresh from the targets that run and are
@@ -53,7 +65,7 @@ func (g *Guard) BeginWave(name string, at time.Duration, targets []injector.Targ
 	clear(g.st.InWave)
 	clear(g.st.Healthy)
 	for _, t := range targets {
-		if _, evicting := g.st.InFlight[t.ID]; t.State == injector.StateRunning && !evicting {
+		if _, evicting := g.st.InFlight[t.Key()]; t.State == injector.StateRunning && !evicting {
 			g.st.Healthy[t.Pool]++
 		}
 	}
@@ -73,8 +85,8 @@ func (g *Guard) Allow(t injector.Target, at time.Duration) *Refusal {
 		return r
 	}
 	g.st.Requested++
-	g.st.InWave[t.ID] = true
-	g.st.InFlight[t.ID] = Flight{Pool: t.Pool, Zone: t.Zone}
+	g.st.InWave[t.Key()] = true
+	g.st.InFlight[t.Key()] = Flight{Pool: t.Pool, Zone: t.Zone}
 	g.st.Healthy[t.Pool]--
 	g.st.Recent = append(g.st.Recent, at)
 	// Only the last minute matters for the rate.
@@ -90,9 +102,9 @@ func (g *Guard) Emit(e *journal.Event) {
 	switch e.Type {
 	case journal.VMRunning:
 		if e.Replaces != "" {
-			delete(g.st.InFlight, e.Replaces)
+			delete(g.st.InFlight, injector.Key(e.Replaces))
 		}
 	case journal.EvictionFailed:
-		delete(g.st.InFlight, e.VM)
+		delete(g.st.InFlight, injector.Key(e.VM))
 	}
 }

@@ -2,8 +2,11 @@ package experiments
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -20,19 +23,26 @@ import (
 // each wave would do to it. `spotdrill plan` prints it; `spotdrill run`
 // records it and refuses to start when it has problems.
 type Plan struct {
-	Scenario    string              `json:"scenario"`
-	Provider    string              `json:"provider"`
-	Seed        int64               `json:"seed"`
-	Start       time.Time           `json:"start"`
-	Targets     []PlanTarget        `json:"targets"`
-	Excluded    []journal.Exclusion `json:"excluded"`
-	Waves       []PlanWave          `json:"waves"`
-	Limits      []string            `json:"limits"`
-	Problems    []string            `json:"problems"`
-	PlannedCost float64             `json:"plannedCost"`
+	Scenario string    `json:"scenario"`
+	Provider string    `json:"provider"`
+	Seed     int64     `json:"seed"`
+	Start    time.Time `json:"start"`
+	// Digest is a SHA-256 over the frozen identities (every target's
+	// resource ID, the IDs each wave may touch), the new-instances choice
+	// and the limits: what a person confirms, and what --confirm pins.
+	Digest string `json:"digest"`
+	// NewInstances is exclude or include (target.newInstances).
+	NewInstances string              `json:"newInstances"`
+	Targets      []PlanTarget        `json:"targets"`
+	Excluded     []journal.Exclusion `json:"excluded"`
+	Waves        []PlanWave          `json:"waves"`
+	Limits       []string            `json:"limits"`
+	Problems     []string            `json:"problems"`
+	PlannedCost  float64             `json:"plannedCost"`
 
 	limits blastradius.Limits
 	scope  blastradius.Scope
+	locks  []string
 }
 
 // PlanTarget is one VM inside the plan.
@@ -44,7 +54,8 @@ type PlanTarget struct {
 }
 
 // PlanWave is one wave as planned. For an eviction wave, Count VMs are picked
-// at random from the seed among those eligible when the wave fires; the
+// at random from the seed among the frozen Targets (indexes into the plan's
+// targets) that still run when the wave fires; the
 // shares are the worst case this wave alone can reach, and the worst case
 // if no earlier wave had recovered yet.
 type PlanWave struct {
@@ -55,6 +66,7 @@ type PlanWave struct {
 	Eligible    int                `json:"eligible"`
 	Count       int                `json:"count"`
 	Candidates  []string           `json:"candidates,omitempty"`
+	Targets     []int              `json:"targets,omitempty"`
 	PoolShare   map[string]float64 `json:"poolShare,omitempty"`
 	ZoneShare   map[string]float64 `json:"zoneShare,omitempty"`
 	Cumulative  map[string]float64 `json:"cumulativePoolShare,omitempty"`
@@ -87,6 +99,8 @@ func Limits(b scenarios.BlastRadius) (blastradius.Limits, error) {
 	setShare(&l.MaxZonePercent, b.MaxZonePercent)
 	setShare(&l.MinHealthyPercent, b.MinHealthyPercent)
 	l.MinWaveGap = b.MinWaveGap.D()
+	// Exclusions only add to the hard rules; the exemption is not theirs
+	// to change (blastradius.Ineligible).
 	l.Exclude = blastradius.Exclude{Tags: b.Exclude.Tags, Names: b.Exclude.Names, Pools: b.Exclude.Pools}
 	loc := time.UTC
 	if b.TimeZone != "" {
@@ -133,42 +147,40 @@ func RunStart(sc *scenarios.Scenario) time.Time {
 	return time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 }
 
-// NewPlan freezes the plan of a scenario over the targets discovered now.
+// NewPlan freezes the plan of a scenario over the targets discovered now:
+// the exact resources it may touch, wave by wave.
 func NewPlan(sc *scenarios.Scenario, targets []injector.Target, start time.Time) (*Plan, error) {
 	limits, err := Limits(sc.BlastRadius)
 	if err != nil {
 		return nil, err
 	}
+	newInstances := sc.Target.NewInstances
+	if newInstances == "" {
+		newInstances = scenarios.NewInstancesExclude
+	}
 	p := &Plan{
 		Scenario: sc.Metadata.Name, Provider: sc.Target.Provider, Seed: sc.Seed, Start: start,
-		PlannedCost: PlannedCost(sc), limits: limits,
+		NewInstances: newInstances, PlannedCost: PlannedCost(sc), limits: limits,
 		Targets: []PlanTarget{}, Excluded: []journal.Exclusion{}, Waves: []PlanWave{}, Problems: []string{},
-		scope: blastradius.Scope{PoolSize: map[string]int{}, ZoneSize: map[string]int{}},
+		scope: blastradius.NewScope(newInstances == scenarios.NewInstancesInclude),
 	}
 	var inPlan []injector.Target
 	for _, t := range targets {
-		if !t.Spot() {
-			p.Excluded = append(p.Excluded, journal.Exclusion{VM: t.Name, Reason: "not Spot (priority " + t.Priority + ")"})
-			continue
-		}
-		if why, ok := limits.Excluded(t); ok {
+		if _, why, out := blastradius.Ineligible(&limits, t); out {
 			p.Excluded = append(p.Excluded, journal.Exclusion{VM: t.Name, Reason: why})
 			continue
 		}
 		inPlan = append(inPlan, t)
 		p.Targets = append(p.Targets, PlanTarget{ID: t.ID, Name: t.Name, Pool: t.Pool, Zone: t.Zone})
-		if !slices.Contains(p.scope.Pools, t.Pool) {
-			p.scope.Pools = append(p.scope.Pools, t.Pool)
-		}
-		p.scope.PoolSize[t.Pool]++
-		p.scope.ZoneSize[t.Zone]++
-		p.scope.Total++
+		p.scope.Freeze(t)
+		p.locks = append(p.locks, lockKey(sc, t))
 	}
-	p.Limits = describeLimits(&limits)
+	p.Limits = describeLimits(&limits, newInstances)
 	p.planWaves(sc, inPlan)
 	if len(p.Targets) == 0 && hasEvictions(sc.Waves) {
 		p.Problems = append(p.Problems, "nothing eligible: no Spot VM inside the plan (check the fleet, the selectors and the exclusions)")
 	}
+	p.Digest = p.digest()
 	return p, nil
 }
 
@@ -186,10 +198,12 @@ func (p *Plan) planWaves(sc *scenarios.Scenario, inPlan []injector.Target) {
 			continue
 		}
 		var eligible []injector.Target
-		for _, t := range inPlan {
+		for i, t := range inPlan {
 			if matches(w.Evict, t) {
 				eligible = append(eligible, t)
 				pw.Candidates = append(pw.Candidates, t.Name)
+				pw.Targets = append(pw.Targets, i)
+				p.scope.FreezeWave(w.Name, t)
 			}
 		}
 		pw.Eligible = len(eligible)
@@ -336,8 +350,14 @@ func pctString(f float64) string {
 	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", f*100), "0"), ".") + "%"
 }
 
-func describeLimits(l *blastradius.Limits) []string {
-	out := []string{"hard rules: Spot VMs only, inside this plan, never one VM twice in a wave"}
+func describeLimits(l *blastradius.Limits, newInstances string) []string {
+	out := []string{"hard rules: Spot VMs only; never a VM or scale set tagged " + blastradius.ExemptTag +
+		" (any value but false); only the resource IDs this plan names for each wave; never one VM twice in a wave; nothing once the journal fails"}
+	if newInstances == scenarios.NewInstancesInclude {
+		out = append(out, "newInstances include: VMs that join a targeted pool after this plan may be evicted within the same limits, each named in the journal first")
+	} else {
+		out = append(out, "newInstances exclude: VMs that join a targeted pool after this plan are never touched")
+	}
 	add := func(name string, v string) { out = append(out, name+" "+v) }
 	if l.MaxEvictions != blastradius.Unlimited {
 		add("maxEvictions", fmt.Sprint(l.MaxEvictions))
@@ -373,19 +393,135 @@ func describeLimits(l *blastradius.Limits) []string {
 		add("blackout", d.String())
 	}
 	if ex := l.Exclude; len(ex.Tags)+len(ex.Names)+len(ex.Pools) > 0 {
-		add("exclude", fmt.Sprintf("tags %v, names %v, pools %v", ex.Tags, ex.Names, ex.Pools))
+		add("exclude", describeExclude(ex))
 	}
-	add("exempt tag", blastradius.DefaultExemptTag+"=true")
 	return out
 }
 
-// journalPlan is the plan as run.started's sibling event records it.
+func describeExclude(ex blastradius.Exclude) string {
+	var parts []string
+	if len(ex.Tags) > 0 {
+		tags := make([]string, 0, len(ex.Tags))
+		for _, k := range sortedKeys(ex.Tags) {
+			tags = append(tags, k+"="+ex.Tags[k])
+		}
+		parts = append(parts, "tags "+strings.Join(tags, ", "))
+	}
+	if len(ex.Names) > 0 {
+		parts = append(parts, "names "+strings.Join(ex.Names, ", "))
+	}
+	if len(ex.Pools) > 0 {
+		parts = append(parts, "pools "+strings.Join(ex.Pools, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// journalPlan is the plan as the journal records it: the identities, not
+// counts, so that after the fact anyone can tell what was promised.
 func (p *Plan) journalPlan() *journal.Plan {
-	jp := &journal.Plan{Targets: len(p.Targets), Excluded: p.Excluded, PlannedCost: p.PlannedCost}
+	jp := &journal.Plan{Digest: p.Digest, NewInstances: p.NewInstances, Targets: make([]string, len(p.Targets)),
+		Excluded: p.Excluded, PlannedCost: p.PlannedCost}
+	for i, t := range p.Targets {
+		jp.Targets[i] = t.ID
+	}
 	for _, w := range p.Waves {
-		jp.Waves = append(jp.Waves, journal.PlanWave{Name: w.Name, At: w.At, What: w.What})
+		jp.Waves = append(jp.Waves, journal.PlanWave{Name: w.Name, At: w.At, What: w.What, Targets: w.Targets})
 	}
 	return jp
+}
+
+// digest hashes what the plan promises, in a canonical text: resource IDs
+// compared as Azure compares them (without case), in a fixed order.
+func (p *Plan) digest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "spotdrill plan v1\nprovider %s\nnewInstances %s\n", p.Provider, p.NewInstances)
+	keys := make([]string, len(p.Targets))
+	for i, t := range p.Targets {
+		keys[i] = injector.Key(t.ID)
+	}
+	for _, i := range sortedOrder(keys) {
+		fmt.Fprintf(h, "target %s\n", keys[i])
+	}
+	for _, w := range p.Waves {
+		fmt.Fprintf(h, "wave %q at %g: %s\n", w.Name, w.At, w.What)
+		wk := make([]string, len(w.Targets))
+		for j, i := range w.Targets {
+			wk[j] = keys[i]
+		}
+		sort.Strings(wk)
+		for _, k := range wk {
+			fmt.Fprintf(h, "  %s\n", k)
+		}
+	}
+	for _, l := range p.Limits {
+		fmt.Fprintf(h, "limit %s\n", l)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func sortedOrder(keys []string) []int {
+	idx := make([]int, len(keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+	return idx
+}
+
+// ShortDigest is the digest as people read and type it.
+func (p *Plan) ShortDigest() string { return ShortDigest(p.Digest) }
+
+// ShortDigest cuts a digest to the 12 hex digits people compare.
+func ShortDigest(d string) string {
+	h := strings.TrimPrefix(d, "sha256:")
+	if len(h) > MinDigestPrefix {
+		h = h[:MinDigestPrefix]
+	}
+	return h
+}
+
+// MinDigestPrefix is how many hex digits of the digest --confirm needs.
+const MinDigestPrefix = 12
+
+// Matches reports whether a digest given to --confirm pins this plan: the
+// whole digest, or a prefix of at least MinDigestPrefix hex digits, with or
+// without "sha256:".
+func (p *Plan) Matches(given string) bool {
+	g := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(given), "sha256:"))
+	h := strings.TrimPrefix(p.Digest, "sha256:")
+	return len(g) >= MinDigestPrefix && strings.HasPrefix(h, g)
+}
+
+// LockKeys are what a run against this plan locks so that no other run
+// touches the same targets at once: on Azure the resource IDs of the
+// targeted scale sets and standalone VMs (a scale set's key covers the
+// instances that join it later); on the simulated fleet, the scenario file.
+func (p *Plan) LockKeys() []string {
+	keys := slices.Clone(p.locks)
+	sort.Strings(keys)
+	return slices.Compact(keys)
+}
+
+func lockKey(sc *scenarios.Scenario, t injector.Target) string {
+	if sc.Target.Provider != scenarios.ProviderAzure {
+		return SimLockKey(sc)
+	}
+	if t.PoolID != "" {
+		return "azure:" + injector.Key(t.PoolID)
+	}
+	return "azure:" + t.Key()
+}
+
+// SimLockKey is the lock key of a simulated game day: its scenario file's
+// absolute path, so that runs from any directory see each other.
+func SimLockKey(sc *scenarios.Scenario) string {
+	if sc.File == "" {
+		return "sim:" + sc.Metadata.Name
+	}
+	if abs, err := filepath.Abs(sc.File); err == nil {
+		return "sim:" + abs
+	}
+	return "sim:" + sc.File
 }
 
 // PlanScenario freezes the plan of a scenario without running it: on the

@@ -82,6 +82,15 @@ type Config struct {
 	// evicted; the run goes on only if it returns true (Azure: --confirm,
 	// or an interactive yes).
 	Confirm func(*Plan) bool
+	// Journal makes what the bus wrote durable before the runner acts on
+	// it: every eviction.requested reaches the file before its call, and
+	// once the journal fails nothing more is done. Nil only in tests that
+	// keep the journal in memory.
+	Journal Recorder
+	// Claim, when set, is called with the frozen plan before it is
+	// confirmed: it locks the plan's targets against other runs, or says
+	// who holds them (the run is then refused for safety).
+	Claim func(*Plan) error
 	// Tool and ScenarioSHA256 go into run.started.
 	Tool           string
 	ScenarioSHA256 string
@@ -92,10 +101,22 @@ type Config struct {
 	runDespitePlan bool
 }
 
+// Recorder is the journal as the runner needs it.
+type Recorder interface {
+	// Commit writes every event emitted so far to the file (and syncs it
+	// on a real fleet), or says why it cannot.
+	Commit() error
+	// Err is the journal's first write error, if any.
+	Err() error
+}
+
 // Result is how a run ended.
 type Result struct {
 	Status string
 	Reason string
+	// JournalErr is the journal's write error that stopped the run: it
+	// was aborted, since nothing may be done that is not recorded.
+	JournalErr error
 	// Refused is true when the plan broke a safety limit, or had nothing it
 	// may evict; nothing was evicted then.
 	Refused bool
@@ -220,6 +241,14 @@ func (r *runner) plan(ctx context.Context) (Result, error) {
 		res.Plan = p
 		return res, nil
 	}
+	if r.cfg.Claim != nil {
+		if err := r.cfg.Claim(p); err != nil {
+			res := r.finish(journal.StatusAborted, "refused for safety: "+err.Error())
+			res.Refused = true
+			res.Plan = p
+			return res, nil
+		}
+	}
 	if r.cfg.Confirm != nil && !r.cfg.Confirm(p) {
 		res := r.finish(journal.StatusAborted, "refused for safety: the plan was not confirmed")
 		res.Refused = true
@@ -247,6 +276,9 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "signal", Reason: "stopped by a signal (kill switch)"})
 			return r.finish(journal.StatusAborted, "stopped by a signal"), nil
 		}
+		if err := r.journalErr(); err != nil {
+			return r.journalFailed(err), nil
+		}
 		if r.ctl != nil && r.ctl.halted() {
 			r.guard.Abort()
 			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "halt", Reason: "halted by the facilitator (kill switch)"})
@@ -268,6 +300,9 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 		}
 		if !aborted {
 			if err := r.fireDue(ctx); err != nil {
+				if jerr := r.journalErr(); jerr != nil {
+					return r.journalFailed(jerr), nil
+				}
 				return r.finish(journal.StatusFailed, err.Error()), err
 			}
 			if c, v, ok := r.checkAborts(); ok {
@@ -428,6 +463,39 @@ func (r *runner) observe(e *journal.Event) {
 	}
 }
 
+func (r *runner) journalErr() error {
+	if r.cfg.Journal == nil {
+		return nil
+	}
+	return r.cfg.Journal.Err()
+}
+
+// commit makes the events emitted so far durable before the runner acts
+// on them. On failure the guard refuses everything from then on.
+func (r *runner) commit() error {
+	if r.cfg.Journal == nil {
+		return nil
+	}
+	if err := r.cfg.Journal.Commit(); err != nil {
+		r.guard.JournalFailed(err)
+		return err
+	}
+	return nil
+}
+
+// journalFailed ends a run whose journal cannot be written: aborted, with
+// the error, after no more injection. The abort is emitted for the live
+// views; the journal itself may not hold it.
+func (r *runner) journalFailed(err error) Result {
+	r.guard.JournalFailed(err)
+	r.guard.Abort()
+	reason := "the journal cannot be written, so nothing more is done: " + err.Error()
+	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "journal", Reason: reason})
+	res := r.finish(journal.StatusAborted, reason)
+	res.JournalErr = err
+	return res
+}
+
 // finish closes the workload and the journal's run.
 func (r *runner) finish(status, reason string) Result {
 	r.w.Finish()
@@ -436,7 +504,11 @@ func (r *runner) finish(status, reason string) Result {
 }
 
 // fire runs one wave: a market fault, or evictions picked at random from the
-// seed among the eligible targets, each passed through the guard.
+// seed among the targets the plan froze for it, each passed through the
+// guard. Every allowed eviction is journaled as requested, and the journal
+// committed, before any call is made; then the calls go out (together,
+// when the world paces them under a rate limit) and their answers are
+// journaled.
 func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
 	t := r.w.Now().Seconds()
 	if w.Fault != nil {
@@ -451,51 +523,58 @@ func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
 		return fmt.Errorf("wave %q: discover targets: %w", w.Name, err)
 	}
 	now := r.w.Now()
-	picked := r.pick(w, targets)
-	r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: "evict", Count: len(picked), Reason: describeWave(w)})
 	r.guard.BeginWave(w.Name, now, targets)
-	if b, ok := r.w.(BatchEvicter); ok {
-		r.fireBatch(ctx, w, b, picked, now)
-		return nil
+	picked, newcomers := r.pick(w, targets)
+	r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: "evict", Count: len(picked), Reason: describeWave(w)})
+	if newcomers > 0 && !r.guard.Scope().NewInstances {
+		r.bus.Emit(&journal.Event{T: t, Type: journal.Note, Wave: w.Name, Code: "newInstances",
+			Reason: fmt.Sprintf("%d VMs joined the targeted pools after the plan and are not touched (target.newInstances: exclude)", newcomers)})
 	}
+	var allowed []injector.Target
 	for _, tg := range picked {
+		if r.guard.Scope().New(tg) {
+			// Named in the journal before the guard may let it through.
+			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.PlanExtended, Wave: w.Name, VM: tg.ID, Pool: tg.Pool, Zone: tg.Zone,
+				Reason: "joined pool " + tg.Pool + " after the plan; admitted by target.newInstances: include"})
+			if err := r.commit(); err != nil {
+				return fmt.Errorf("wave %q: %w", w.Name, err)
+			}
+			r.guard.Admit(tg)
+		}
 		if ref := r.guard.Allow(tg, now); ref != nil {
 			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.ID,
 				Pool: tg.Pool, Zone: tg.Zone, Code: ref.Limit, Reason: ref.Reason})
 			continue
 		}
-		r.emitOutcome(w.Name, tg, r.w.SimulateEviction(ctx, tg), now.Seconds())
+		r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionRequested, Cause: journal.CauseInjected,
+			Wave: w.Name, VM: tg.ID, Pool: tg.Pool, Zone: tg.Zone})
+		allowed = append(allowed, tg)
+	}
+	if len(allowed) == 0 {
+		return nil
+	}
+	if err := r.commit(); err != nil {
+		return fmt.Errorf("wave %q: %d evictions not sent: %w", w.Name, len(allowed), err)
+	}
+	var errs []error
+	if b, ok := r.w.(BatchEvicter); ok {
+		errs = b.SimulateEvictions(ctx, allowed)
+	} else {
+		errs = make([]error, len(allowed))
+		for i, tg := range allowed {
+			errs[i] = r.w.SimulateEviction(ctx, tg)
+		}
+	}
+	at := r.w.Now().Seconds()
+	for i, tg := range allowed {
+		r.emitOutcome(w.Name, tg, errs[i], at)
 	}
 	return nil
 }
 
-// fireBatch lets the guard decide every pick first, then sends the allowed
-// calls together, so that a world with a rate limiter (Azure) runs them
-// concurrently at its pace. The outcomes are journaled when the batch is
-// done.
-func (r *runner) fireBatch(ctx context.Context, w scenarios.Wave, b BatchEvicter, picked []injector.Target, now time.Duration) {
-	var allowed []injector.Target
-	for _, tg := range picked {
-		if ref := r.guard.Allow(tg, now); ref != nil {
-			r.bus.Emit(&journal.Event{T: now.Seconds(), Type: journal.EvictionBlocked, Wave: w.Name, VM: tg.ID,
-				Pool: tg.Pool, Zone: tg.Zone, Code: ref.Limit, Reason: ref.Reason})
-			continue
-		}
-		allowed = append(allowed, tg)
-	}
-	if len(allowed) == 0 {
-		return
-	}
-	errs := b.SimulateEvictions(ctx, allowed)
-	t := r.w.Now().Seconds()
-	for i, tg := range allowed {
-		r.emitOutcome(w.Name, tg, errs[i], t)
-	}
-}
-
-// emitOutcome journals what the platform said to one eviction: requested,
-// or failed with its error code. A world that talks to a real API adds
-// what it answered (retries, rate-limit headers) to the reason.
+// emitOutcome journals what the platform answered to one eviction call:
+// accepted, or failed with its error code. A world that talks to a real API
+// adds what it answered (retries, rate-limit headers) to the reason.
 func (r *runner) emitOutcome(wave string, tg injector.Target, err error, t float64) {
 	e := &journal.Event{T: t, Wave: wave, VM: tg.ID, Pool: tg.Pool, Zone: tg.Zone}
 	if cr, ok := r.w.(CallReporter); ok {
@@ -507,7 +586,7 @@ func (r *runner) emitOutcome(wave string, tg injector.Target, err error, t float
 		e.Type, e.Code = journal.EvictionFailed, failureCode(err)
 		e.Reason = strings.TrimSuffix(err.Error()+"; "+e.Reason, "; ")
 	} else {
-		e.Type, e.Cause = journal.EvictionRequested, journal.CauseInjected
+		e.Type = journal.EvictionAccepted
 	}
 	r.bus.Emit(e)
 }
@@ -528,25 +607,36 @@ func failureCode(err error) string {
 	return "failed"
 }
 
-// pick selects a wave's targets: those matching its filters that the plan
-// holds and that run now, then all, a count or a percent of them, drawn
-// from the seed. The guard still checks each one.
-func (r *runner) pick(w scenarios.Wave, targets []injector.Target) []injector.Target {
+// pick selects a wave's targets: those the plan froze for the wave that are
+// still eligible and run now, plus, when the scenario includes new
+// instances, running VMs that joined a targeted pool since; then all, a
+// count or a percent of them, drawn from the seed. It also counts the new
+// VMs that matched, for the journal. The guard still checks each pick.
+func (r *runner) pick(w scenarios.Wave, targets []injector.Target) (picked []injector.Target, newcomers int) {
+	scope := r.guard.Scope()
 	var eligible []injector.Target
 	for _, t := range targets {
-		if !t.Spot() || t.State != injector.StateRunning || !r.guard.Scope().Contains(t) {
+		if t.State != injector.StateRunning || !matches(w.Evict, t) {
 			continue
 		}
-		if _, ex := r.guard.Limits().Excluded(t); ex {
+		if _, _, out := blastradius.Ineligible(r.guard.Limits(), t); out {
 			continue
 		}
-		if matches(w.Evict, t) {
-			eligible = append(eligible, t)
+		switch {
+		case scope.MayTouch(w.Name, t):
+		case scope.New(t):
+			newcomers++
+			if !scope.NewInstances {
+				continue
+			}
+		default:
+			continue
 		}
+		eligible = append(eligible, t)
 	}
 	n, _ := selectionSize(w.Evict, len(eligible))
 	r.rng.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
-	return eligible[:n]
+	return eligible[:n], newcomers
 }
 
 func matches(sel *scenarios.Selection, t injector.Target) bool {

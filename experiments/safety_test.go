@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,8 +40,16 @@ func randomScenario(t *rapid.T) *scenarios.Scenario {
 		if rapid.IntRange(0, 4).Draw(t, "regular") == 0 {
 			p.Priority = scenarios.PriorityRegular
 		}
-		if rapid.IntRange(0, 5).Draw(t, "exempt") == 0 {
+		// Exemption tags in every spelling people use, exempting or not.
+		switch rapid.IntRange(0, 7).Draw(t, "exempt") {
+		case 0:
 			p.Tags = map[string]string{"chaos-exempt": "true"}
+		case 1:
+			p.Tags = map[string]string{"Chaos-Exempt": "True"}
+		case 2:
+			p.Tags = map[string]string{"CHAOS-EXEMPT": ""}
+		case 3:
+			p.Tags = map[string]string{"chaos-exempt": "FALSE"}
 		}
 		sc.Fleet.Pools = append(sc.Fleet.Pools, p)
 	}
@@ -88,6 +97,13 @@ func randomScenario(t *rapid.T) *scenarios.Scenario {
 		b.TimeZone = "Europe/Berlin"
 		b.Windows = []scenarios.Window{{Days: []string{"Mon-Fri"}, From: "08:00", To: "18:00"}}
 	}
+	// Scenarios that try to switch the exemption off: they must not.
+	if rapid.Bool().Draw(t, "overrideExempt") {
+		b.Exclude.Tags = map[string]string{rapid.SampledFrom([]string{"chaos-exempt", "Chaos-Exempt"}).Draw(t, "overrideKey"): "false"}
+	}
+	if rapid.Bool().Draw(t, "newInstances") {
+		sc.Target.NewInstances = scenarios.NewInstancesInclude
+	}
 	if rapid.Bool().Draw(t, "gapSet") {
 		b.MinWaveGap = scenarios.Duration(time.Duration(rapid.IntRange(1, 30).Draw(t, "gap")) * time.Minute)
 	}
@@ -116,6 +132,24 @@ type checker struct {
 	blocked  int
 	aborted  bool
 	planDone bool
+	// The plan's identities: every target, and those each wave may touch;
+	// extended holds the VMs a wave admitted as new instances, named in
+	// the journal before their eviction.
+	planIDs   map[string]bool
+	waveIDs   map[string]map[string]bool
+	extended  map[string]bool
+	include   bool
+	extension int
+}
+
+// exemptTags is the exemption rule restated independently of the guard.
+func exemptTags(tags map[string]string) bool {
+	for k, v := range tags {
+		if strings.EqualFold(k, "chaos-exempt") && !strings.EqualFold(strings.TrimSpace(v), "false") {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *checker) emit(e *journal.Event) {
@@ -132,6 +166,23 @@ func (c *checker) emit(e *journal.Event) {
 		}
 	case journal.Planned:
 		c.planDone = true
+		c.planIDs, c.waveIDs = map[string]bool{}, map[string]map[string]bool{}
+		for _, id := range e.Plan.Targets {
+			c.planIDs[id] = true
+		}
+		for _, w := range e.Plan.Waves {
+			c.waveIDs[w.Name] = map[string]bool{}
+			for _, i := range w.Targets {
+				c.waveIDs[w.Name][e.Plan.Targets[i]] = true
+			}
+		}
+		c.include = e.Plan.NewInstances == scenarios.NewInstancesInclude
+	case journal.PlanExtended:
+		require.True(c.t, c.include, "%s admitted without target.newInstances: include", e.VM)
+		require.False(c.t, c.planIDs[e.VM], "%s was in the plan already", e.VM)
+		require.Positive(c.t, c.planned[e.Pool], "%s admitted from pool %s, which the plan does not target", e.VM, e.Pool)
+		c.extended[e.Wave+"/"+e.VM] = true
+		c.extension++
 	case journal.EvictionNoticed:
 		c.noticed[e.VM] = true
 	case journal.EvictionEvicted, journal.VMDeleted:
@@ -156,7 +207,8 @@ func (c *checker) request(e *journal.Event) {
 	require.False(c.t, c.aborted, "eviction of %s after the abort", vm)
 	require.Equal(c.t, injector.PrioritySpot, c.priority[vm], "evicted a VM that is not Spot: %s", vm)
 	require.False(c.t, c.exempt[pool], "evicted an exempt VM: %s", vm)
-	require.Positive(c.t, c.planned[pool], "evicted %s outside the plan", vm)
+	require.True(c.t, c.waveIDs[e.Wave][vm] || c.extended[e.Wave+"/"+vm],
+		"evicted %s in wave %s: neither frozen for the wave nor named as a new instance first", vm, e.Wave)
 	require.False(c.t, c.inWave[vm], "evicted %s twice in wave %s", vm, c.wave)
 	require.True(c.t, c.up[vm] && !c.noticed[vm], "evicted %s that was not running", vm)
 	c.inWave[vm] = true
@@ -220,16 +272,17 @@ func init() {
 // the real runner and simulated fleet, and checks every requested eviction
 // in the journal against every limit.
 func TestGuardNeverExceedsALimit(t *testing.T) {
-	requested, blocked, refused := 0, 0, 0
+	requested, blocked, refused, extended := 0, 0, 0, 0
 	rapid.Check(t, func(rt *rapid.T) {
 		sc := randomScenario(rt)
 		limits, err := Limits(sc.BlastRadius)
 		require.NoError(rt, err)
 		c := &checker{t: rt, limits: limits, start: RunStart(sc),
 			priority: map[string]string{}, pool: map[string]string{}, zone: map[string]string{}, exempt: map[string]bool{},
-			up: map[string]bool{}, noticed: map[string]bool{}, inFlight: map[string]bool{}, planned: map[string]int{}, inWave: map[string]bool{}}
+			up: map[string]bool{}, noticed: map[string]bool{}, inFlight: map[string]bool{}, planned: map[string]int{}, inWave: map[string]bool{},
+			extended: map[string]bool{}}
 		for _, p := range sc.Fleet.Pools {
-			c.exempt[p.Name] = p.Tags["chaos-exempt"] == "true"
+			c.exempt[p.Name] = exemptTags(p.Tags)
 		}
 		bus := journal.NewBus(journal.SinkFunc(c.emit))
 		w, err := NewSimWorld(sc, bus, sim.Options{})
@@ -241,12 +294,14 @@ func TestGuardNeverExceedsALimit(t *testing.T) {
 		require.NoError(rt, err)
 		requested += c.total
 		blocked += c.blocked
+		extended += c.extension
 		if res.Refused {
 			refused++
 			require.Zero(rt, c.total)
 		}
 	})
-	t.Logf("%d evictions requested and checked, %d blocked; %d plans refused", requested, blocked, refused)
+	t.Logf("%d evictions requested and checked, %d blocked, %d new instances admitted; %d plans refused", requested, blocked, extended, refused)
 	require.Positive(t, requested)
 	require.Positive(t, blocked)
+	require.Positive(t, extended, "the opt-in to new instances was exercised")
 }

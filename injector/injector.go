@@ -6,6 +6,7 @@ package injector
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // Priorities, as Azure spells them.
@@ -33,10 +34,23 @@ type Target struct {
 	Priority       string
 	EvictionPolicy string
 	Tags           map[string]string
-	State          string
+	// PoolID and PoolTags are the scale set the target belongs to (its ARM
+	// resource ID on Azure, the pool's name on the simulated fleet) and
+	// the scale set's own tags: an exemption on the set covers every
+	// instance, whatever the instance's tags say.
+	PoolID   string
+	PoolTags map[string]string
+	State    string
 	// Fallback marks a Regular VM standing in for lost Spot capacity.
 	Fallback bool
 }
+
+// Key identifies the target in a run, case-insensitively as Azure compares
+// resource IDs: plans, guards and locks compare keys, never names.
+func (t Target) Key() string { return Key(t.ID) }
+
+// Key is the key of a resource ID.
+func Key(id string) string { return strings.ToLower(id) }
 
 // Spot reports whether the target is a Spot VM, the only kind ever evicted.
 func (t Target) Spot() bool { return t.Priority == PrioritySpot }

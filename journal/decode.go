@@ -526,6 +526,8 @@ func intern(b []byte) string {
 		return string(WaveStarted)
 	case string(EvictionRequested):
 		return string(EvictionRequested)
+	case string(EvictionAccepted):
+		return string(EvictionAccepted)
 	case string(EvictionBlocked):
 		return string(EvictionBlocked)
 	case string(EvictionFailed):

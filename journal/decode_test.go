@@ -183,7 +183,8 @@ func genEvent(t *rapid.T) *Event {
 			SLOs:  []SLO{{Name: genString(t, "slo"), Objective: genString(t, "obj")}}}
 	}
 	if rapid.Bool().Draw(t, "plan?") {
-		e.Plan = &Plan{Targets: rapid.Int().Draw(t, "targets"), PlannedCost: genFloat(t, "planned")}
+		e.Plan = &Plan{Digest: genString(t, "digest"), Targets: genStrings(t, "targets"), PlannedCost: genFloat(t, "planned"),
+			Waves: []PlanWave{{Name: genString(t, "pwave"), Targets: []int{rapid.Int().Draw(t, "pwt")}}}}
 	}
 	if rapid.Bool().Draw(t, "fault?") {
 		e.Fault = &Fault{Type: genString(t, "ftype"), Notice: genOptFloat(t, "notice"), Zones: genStrings(t, "fzones")}

@@ -5,13 +5,18 @@
 package journal
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 )
 
 // SchemaVersion changes whenever an event's meaning or a field changes in a
 // way an older reader would misread.
-const SchemaVersion = 1
+// Version 2: the plan records resource IDs (targets, and each wave's
+// targets as indexes into them) and its digest; eviction.requested is
+// written before the call it describes, eviction.accepted after it.
+const SchemaVersion = 2
 
 // Type names what happened.
 type Type string
@@ -20,10 +25,17 @@ type Type string
 const (
 	RunStarted Type = "run.started"
 	Planned    Type = "plan"
+	// PlanExtended names a VM that joined a targeted pool after the plan,
+	// admitted by target.newInstances: include, before it is evicted.
+	PlanExtended Type = "plan.extended"
 
 	WaveStarted Type = "wave.started"
 
+	// EvictionRequested is written, and reaches the file, before the
+	// simulateEviction call it describes; EvictionAccepted or
+	// EvictionFailed follows with what the platform answered.
 	EvictionRequested Type = "eviction.requested"
+	EvictionAccepted  Type = "eviction.accepted"
 	EvictionBlocked   Type = "eviction.blocked"
 	EvictionFailed    Type = "eviction.failed"
 	EvictionNoticed   Type = "eviction.noticed"
@@ -174,12 +186,51 @@ type SLO struct {
 	Objective string `json:"objective"`
 }
 
-// Plan is the frozen plan: what the run may touch.
+// Plan is the frozen plan: the exact resources the run may touch.
 type Plan struct {
-	Targets     int         `json:"targets"`
+	// Digest is the SHA-256 of the plan that the person confirmed.
+	Digest string `json:"digest,omitempty"`
+	// NewInstances is exclude or include (target.newInstances).
+	NewInstances string `json:"newInstances,omitempty"`
+	// Targets are the resource IDs in the plan (VM IDs on the simulated
+	// fleet).
+	Targets     []string    `json:"targets"`
 	Excluded    []Exclusion `json:"excluded,omitempty"`
 	Waves       []PlanWave  `json:"waves,omitempty"`
 	PlannedCost float64     `json:"plannedCost"`
+	// TargetCount is how many targets a schema 1 journal's plan had: it
+	// recorded a count instead of the IDs.
+	TargetCount int `json:"-"`
+}
+
+// Size is how many targets the plan holds.
+func (p *Plan) Size() int {
+	if p.Targets == nil {
+		return p.TargetCount
+	}
+	return len(p.Targets)
+}
+
+// UnmarshalJSON reads both schemas: targets as IDs (2) or a count (1).
+func (p *Plan) UnmarshalJSON(b []byte) error {
+	type plain Plan
+	var v struct {
+		plain
+		Targets json.RawMessage `json:"targets"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = Plan(v.plain)
+	t := bytes.TrimSpace(v.Targets)
+	switch {
+	case len(t) == 0 || bytes.Equal(t, []byte("null")):
+	case t[0] == '[':
+		return json.Unmarshal(t, &p.Targets)
+	default:
+		return json.Unmarshal(t, &p.TargetCount)
+	}
+	return nil
 }
 
 // Exclusion is a VM the plan leaves out, and why.
@@ -188,11 +239,13 @@ type Exclusion struct {
 	Reason string `json:"reason"`
 }
 
-// PlanWave is one wave as planned.
+// PlanWave is one wave as planned, with the targets it may touch as
+// indexes into the plan's targets.
 type PlanWave struct {
-	Name string  `json:"name"`
-	At   float64 `json:"at"`
-	What string  `json:"what"`
+	Name    string  `json:"name"`
+	At      float64 `json:"at"`
+	What    string  `json:"what"`
+	Targets []int   `json:"targets,omitempty"`
 }
 
 // Fault is a market fault in fault.started.

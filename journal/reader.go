@@ -49,6 +49,39 @@ type Tail struct {
 	Ended bool
 	// Truncated is true when the last line was cut off mid-write (a crash).
 	Truncated bool
+	// Damage lists lines whose seq does not follow the line before (a gap,
+	// a repeat, a reorder: a spliced or edited journal), at most
+	// MaxDamage of them; Damaged counts them all.
+	Damage  []string
+	Damaged int
+}
+
+// MaxDamage bounds how many damaged lines a Tail names.
+const MaxDamage = 10
+
+// IsDamaged reports whether the journal is not the whole, ordered record
+// of one run, so that nothing should be graded from it as if it were.
+func (t Tail) IsDamaged() bool { return t.Damaged > 0 }
+
+// checkSeq records a line whose seq does not rise by one.
+func (t *Tail) checkSeq(line int, seq, prev int64) {
+	if seq == prev+1 {
+		return
+	}
+	t.Damaged++
+	if len(t.Damage) >= MaxDamage {
+		return
+	}
+	var what string
+	switch {
+	case seq == prev:
+		what = fmt.Sprintf("seq %d repeats the line before", seq)
+	case seq < prev:
+		what = fmt.Sprintf("seq %d after %d: out of order", seq, prev)
+	default:
+		what = fmt.Sprintf("seq %d after %d: %d events missing", seq, prev, seq-prev-1)
+	}
+	t.Damage = append(t.Damage, fmt.Sprintf("line %d: %s (expected seq %d)", line, what, prev+1))
 }
 
 // CutShort reports whether the run stopped before it could close its
@@ -69,6 +102,7 @@ func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
 	line := 0
 	// One event value serves every line: sinks copy what they keep.
 	var e Event
+	var prevSeq int64
 	for {
 		b, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -104,6 +138,8 @@ func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
 				return tail, fmt.Errorf("journal schema version %d is newer than this spotdrill reads (%d): upgrade spotdrill", e.Run.SchemaVersion, SchemaVersion)
 			}
 			tail.Events++
+			tail.checkSeq(line, e.Seq, prevSeq)
+			prevSeq = e.Seq
 			if e.Type == RunEnded {
 				tail.Ended = true
 			}

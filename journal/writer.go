@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -38,6 +39,16 @@ type Writer struct {
 	err     error
 	done    chan struct{}
 	wg      sync.WaitGroup
+	// sync makes the file durable; nil when w is not a regular file
+	// (a pipe, /dev/null), which cannot be synced and need not be.
+	sync    func() error
+	durable bool
+}
+
+// syncer is a file that can be made durable.
+type syncer interface {
+	Sync() error
+	Stat() (os.FileInfo, error)
 }
 
 var _ Sink = (*Writer)(nil)
@@ -47,6 +58,11 @@ var _ Sink = (*Writer)(nil)
 func NewWriter(w io.Writer) *Writer {
 	buf := bufio.NewWriterSize(w, 256<<10)
 	jw := &Writer{w: w, buf: buf, done: make(chan struct{})}
+	if f, ok := w.(syncer); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			jw.sync = f.Sync
+		}
+	}
 	jw.wg.Add(1)
 	go jw.flushLoop()
 	return jw
@@ -61,6 +77,8 @@ func (w *Writer) flushLoop() {
 		case <-w.done:
 			return
 		case <-t.C:
+			// An error sticks; the runner sees it through Err on its next
+			// step and stops injecting.
 			_ = w.Flush()
 		}
 	}
@@ -94,8 +112,58 @@ func (w *Writer) Err() error {
 	return w.err
 }
 
-// Flush writes buffered lines to the underlying writer, and syncs it when
-// it can be synced (a file).
+// SetDurable makes Commit sync the file to its disk too, not only write it:
+// on a real fleet, a line that describes a call must survive a crash of
+// the machine, not only of the process.
+func (w *Writer) SetDurable(d bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.durable = d
+}
+
+// Commit writes every event emitted so far to the file (and syncs it when
+// durable) before the caller acts on them. An error is final: the writer
+// refuses every later event, and the run must stop acting.
+func (w *Writer) Commit() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.buf.Flush(); err != nil {
+		w.err = fmt.Errorf("journal: write: %w", err)
+		return w.err
+	}
+	if w.durable && w.sync != nil {
+		if err := w.sync(); err != nil {
+			w.err = fmt.Errorf("journal: sync: %w", err)
+			return w.err
+		}
+	}
+	return nil
+}
+
+// Sync writes what is buffered and syncs the file when it is a regular
+// file, whether or not the writer is durable: the end of a run.
+func (w *Writer) Sync() error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if w.sync == nil {
+		return nil
+	}
+	if err := w.sync(); err != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.err == nil {
+			w.err = fmt.Errorf("journal: sync: %w", err)
+		}
+		return w.err
+	}
+	return nil
+}
+
+// Flush writes buffered lines to the underlying writer.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -34,8 +34,12 @@ func writeSyntheticJournal(tb testing.TB, path string, n int) {
 			{Name: "cost", Objective: "cost.savings >= 50%"},
 		},
 	}})
-	emit(journal.Event{Type: journal.Planned, Plan: &journal.Plan{Targets: fleet, PlannedCost: 5000}})
 	vmName := func(i int) string { return "vm-" + strconv.Itoa(i) }
+	ids := make([]string, fleet)
+	for i := range ids {
+		ids[i] = vmName(i)
+	}
+	emit(journal.Event{Type: journal.Planned, Plan: &journal.Plan{Targets: ids, PlannedCost: 5000}})
 	zone := func(i int) string { return strconv.Itoa(i%3 + 1) }
 	for i := range fleet {
 		emit(journal.Event{Type: journal.VMRunning, VM: vmName(i), Pool: "spot", Zone: zone(i), Priority: "Spot", Price: 0.1})

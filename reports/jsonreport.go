@@ -81,7 +81,27 @@ type jsonRun struct {
 	Truncated      bool           `json:"truncated"`
 	Aborted        bool           `json:"aborted"`
 	Pools          []journal.Pool `json:"pools"`
-	Plan           *journal.Plan  `json:"plan"`
+	Plan           *jsonPlan      `json:"plan"`
+}
+
+// jsonPlan is the frozen plan: how many targets (every journal schema) and
+// which (schema 2 on), with the digest the person confirmed.
+type jsonPlan struct {
+	Digest       string              `json:"digest,omitempty"`
+	NewInstances string              `json:"newInstances,omitempty"`
+	Targets      int                 `json:"targets"`
+	TargetIDs    []string            `json:"targetIds,omitempty"`
+	Excluded     []journal.Exclusion `json:"excluded,omitempty"`
+	Waves        []journal.PlanWave  `json:"waves,omitempty"`
+	PlannedCost  float64             `json:"plannedCost"`
+}
+
+func planJSON(p *journal.Plan) *jsonPlan {
+	if p == nil {
+		return nil
+	}
+	return &jsonPlan{Digest: p.Digest, NewInstances: p.NewInstances, Targets: p.Size(), TargetIDs: p.Targets,
+		Excluded: p.Excluded, Waves: p.Waves, PlannedCost: p.PlannedCost}
 }
 
 type jsonSLOs struct {
@@ -257,7 +277,7 @@ func buildJSON(b *Bundle) *jsonReport {
 			Seed: r.Run.Seed, Start: r.Run.Start, Duration: r.Run.Duration, Tool: r.Run.Tool, TraceID: r.TraceID, Journal: b.Source,
 			JournalSchema: r.Run.SchemaVersion, End: r.End, Status: withDefault(r.Status, "cut short"), Reason: r.Reason,
 			Events: r.Tail.Events, CutShort: r.CutShort(), Truncated: r.Tail.Truncated, Aborted: r.Aborted(),
-			Pools: orEmpty(r.Run.Pools), Plan: r.Plan,
+			Pools: orEmpty(r.Run.Pools), Plan: planJSON(r.Plan),
 		},
 		Verdict: g.Verdict, Score: g.Score,
 		SLOs:    jsonSLOs{Met: g.Met, Failed: g.Failed, Grades: []jsonGrade{}},

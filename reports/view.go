@@ -332,7 +332,7 @@ func timelineEntries(r *Report) []timelineEntry {
 	}
 	add(0, "run started: %s", poolsLine(r))
 	if p := r.Plan; p != nil {
-		line := "plan frozen: " + plural(p.Targets, "target")
+		line := "plan frozen: " + plural(p.Size(), "target")
 		if n := len(p.Excluded); n > 0 {
 			line += ", " + strconv.Itoa(n) + " excluded"
 		}

@@ -138,6 +138,7 @@ func constrain(s *jsonschema.Schema) error {
 		{"", "apiVersion", []any{APIVersion}},
 		{"", "kind", []any{Kind}},
 		{"Target", "provider", []any{ProviderSim, ProviderAzure}},
+		{"Target", "newInstances", []any{NewInstancesExclude, NewInstancesInclude}},
 		{"Pool", "priority", []any{PrioritySpot, PriorityRegular}},
 		{"Pool", "evictionPolicy", []any{EvictionDeallocate, EvictionDelete}},
 		{"Workload", "onNotice", []any{OnNoticeIgnore, OnNoticeDrain, OnNoticeCheckpoint}},

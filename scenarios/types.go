@@ -62,12 +62,24 @@ const (
 	ProviderAzure = "azure"
 )
 
+// Whether waves may touch VMs that appear after the plan.
+const (
+	NewInstancesExclude = "exclude"
+	NewInstancesInclude = "include"
+)
+
 // Target says where evictions happen.
 type Target struct {
 	// Provider is sim (the built-in simulated fleet) or azure.
 	Provider string `yaml:"provider" json:"provider"`
 	// Azure selects real Spot VMs (provider azure only).
 	Azure *AzureTarget `yaml:"azure,omitempty" json:"azure,omitempty"`
+	// NewInstances says whether waves may evict VMs that join a targeted
+	// pool or scale set after the plan was frozen (a scale-out, a
+	// replacement): exclude (the default) or include. Included VMs count
+	// against the same limits and are named in the journal before they are
+	// evicted.
+	NewInstances string `yaml:"newInstances,omitempty" json:"newInstances,omitempty"`
 }
 
 // AzureTarget selects Spot VMs in a subscription. Fields expand ${ENV}.

@@ -74,6 +74,9 @@ func (v *validator) target() {
 	if !v.oneOf("target.provider", s.Target.Provider, ProviderSim, ProviderAzure) {
 		return
 	}
+	if s.Target.NewInstances != "" {
+		v.oneOf("target.newInstances", s.Target.NewInstances, NewInstancesExclude, NewInstancesInclude)
+	}
 	if v.sim() {
 		if s.Target.Azure != nil {
 			v.add("target.azure", "set with provider sim (expected no target.azure, or provider azure)")

@@ -65,11 +65,17 @@ func newWorld(sc *scenarios.Scenario, bus *journal.Bus, az *AzureFlags, observer
 	return w, nil
 }
 
+// ConfirmAny is the --confirm value that goes ahead with whatever plan is
+// frozen at the start (scheduled runs against a fleet whose instances
+// change); the journal still records the digest that was run.
+const ConfirmAny = "any"
+
 // confirmPlan is the run's last safety step on Azure: it prints the frozen
-// plan and goes on with --confirm, or when the person at the terminal types
-// the scenario's name. Without either, nothing is evicted (exit 5). The
-// question gives way to the kill switch.
-func confirmPlan(ctx context.Context, ios *IOStreams, sc *scenarios.Scenario, confirmed bool) func(*experiments.Plan) bool {
+// plan with its digest and goes on when --confirm names that digest (or is
+// "any"), or when the person at the terminal types the digest's first 12
+// hex digits. Without either, nothing is evicted (exit 5). The question
+// gives way to the kill switch.
+func confirmPlan(ctx context.Context, ios *IOStreams, sc *scenarios.Scenario, confirm string) func(*experiments.Plan) bool {
 	if sc.Target.Provider != scenarios.ProviderAzure {
 		return nil
 	}
@@ -77,15 +83,22 @@ func confirmPlan(ctx context.Context, ios *IOStreams, sc *scenarios.Scenario, co
 		if err := writePlan(ios.Err, p); err != nil {
 			return false
 		}
-		if confirmed {
-			fmt.Fprintf(ios.Err, "\n--confirm: evicting real Azure VMs from the plan above.\n")
+		switch {
+		case strings.EqualFold(confirm, ConfirmAny):
+			fmt.Fprintf(ios.Err, "\n--confirm any: evicting real Azure VMs from the plan above (digest %s).\n", p.ShortDigest())
 			return true
-		}
-		if !ios.InTerminal {
-			fmt.Fprintf(ios.Err, "\nspotdrill: a run against Azure needs --confirm (or an interactive yes): nothing was evicted\n")
+		case confirm != "" && p.Matches(confirm):
+			fmt.Fprintf(ios.Err, "\n--confirm %s: the plan above is the one confirmed; evicting real Azure VMs from it.\n", p.ShortDigest())
+			return true
+		case confirm != "":
+			fmt.Fprintf(ios.Err, "\nspotdrill: --confirm %s does not match this plan (digest %s): the targets or the limits changed since it was confirmed; nothing was evicted. Review the plan above and confirm its digest.\n",
+				confirm, p.ShortDigest())
+			return false
+		case !ios.InTerminal:
+			fmt.Fprintf(ios.Err, "\nspotdrill: a run against Azure needs --confirm %s (the plan's digest) or an interactive yes: nothing was evicted\n", p.ShortDigest())
 			return false
 		}
-		fmt.Fprintf(ios.Err, "\nThis evicts real Azure Spot VMs. Type the scenario name (%s) to go on: ", sc.Metadata.Name)
+		fmt.Fprintf(ios.Err, "\nThis evicts real Azure Spot VMs. Type the plan's digest (%s) to go on: ", p.ShortDigest())
 		answer := make(chan string, 1)
 		go func() {
 			line, _ := bufio.NewReader(ios.In).ReadString('\n')
@@ -93,7 +106,7 @@ func confirmPlan(ctx context.Context, ios *IOStreams, sc *scenarios.Scenario, co
 		}()
 		select {
 		case a := <-answer:
-			return a == sc.Metadata.Name
+			return p.Matches(a)
 		case <-ctx.Done():
 			return false
 		}

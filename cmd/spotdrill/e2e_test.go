@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/spotdrill/spotdrill/internal/runlock"
 )
 
 // binary is the real spotdrill, built once for the end-to-end tests.
@@ -19,6 +21,12 @@ var binary string
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "spotdrill-e2e")
 	if err != nil {
+		panic(err)
+	}
+	// Runs lock their targets in one per-user place; the tests' runs lock
+	// in a folder of their own (in-process runs here, the binary's per
+	// call in spotdrill()).
+	if err := os.Setenv(runlock.DirEnv, filepath.Join(dir, "locks")); err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "spotdrill")
@@ -44,6 +52,7 @@ func spotdrill(t *testing.T, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), runlock.DirEnv+"="+filepath.Join(cmd.Dir, ".locks"))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

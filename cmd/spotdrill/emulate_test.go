@@ -359,7 +359,7 @@ func TestEmulatorWithTheRealBinary(t *testing.T) {
 	require.Equal(t, ExitOK, targets.code, targets.stderr)
 	assert.Contains(t, targets.stdout, "batch-spot_23")
 
-	run := spotdrill(t, "run", gameDay, "--arm-endpoint", url, "--confirm", "--no-tui", "--poll-interval", "100ms",
+	run := spotdrill(t, "run", gameDay, "--arm-endpoint", url, "--confirm", "any", "--no-tui", "--poll-interval", "100ms",
 		"--journal", filepath.Join(dir, "run.jsonl"))
 	require.Equal(t, ExitOK, run.code, run.stdout+run.stderr)
 	counts := map[journal.Type]int{}

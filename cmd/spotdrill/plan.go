@@ -27,8 +27,8 @@ type PlanOptions struct {
 }
 
 // NewCmdPlan is the dry run: what a game day would touch, and whether its
-// limits allow it.
-func NewCmdPlan(ios *IOStreams) *cobra.Command {
+// limits allow it. runF replaces the plan in tests.
+func NewCmdPlan(ios *IOStreams, runF func(*PlanOptions) error) *cobra.Command {
 	opts := &PlanOptions{IO: ios}
 	cmd := &cobra.Command{
 		Use:   "plan FILE",
@@ -36,11 +36,19 @@ func NewCmdPlan(ios *IOStreams) *cobra.Command {
 		Long: `Plan resolves the scenario's targets and freezes them, then prints, wave by
 wave, what would be evicted, what is excluded and why, and the worst-case
 share of each pool and zone in flight. It exits 5 when the plan would break
-a blast-radius limit: the run would refuse it too.`,
+a blast-radius limit: the run would refuse it too.
+
+The plan freezes resource IDs, never counts: each wave may touch only the
+VMs listed for it. Its digest is what "spotdrill run --confirm DIGEST"
+pins: if the targets or the limits change before the run (a scale-out, a
+replaced instance), the run refuses and shows the new plan.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			opts.SeedSet = cmd.Flags().Changed("seed")
+			if runF != nil {
+				return runF(opts)
+			}
 			return planRun(opts)
 		},
 	}
@@ -88,6 +96,10 @@ func planRun(opts *PlanOptions) error {
 	return nil
 }
 
+// listLimit is how many targets or exclusions a printed plan lists one by
+// one; a larger plan is summed up (its JSON lists them all).
+const listLimit = 50
+
 // writePlan prints a plan for a person deciding whether to run it.
 func writePlan(w io.Writer, p *experiments.Plan) error {
 	var b strings.Builder
@@ -97,10 +109,30 @@ func writePlan(w io.Writer, p *experiments.Plan) error {
 		pools[t.Pool]++
 		zones[t.Zone]++
 	}
-	fmt.Fprintf(&b, "Targets  %d Spot VMs frozen · pools %s · zones %s\n", len(p.Targets), counts(pools), counts(zones))
-	if len(p.Excluded) == 0 {
+	fmt.Fprintf(&b, "Digest   %s  (confirm with --confirm %s)\n", p.Digest, p.ShortDigest())
+	fmt.Fprintf(&b, "Targets  %d Spot VMs frozen by resource ID · pools %s · zones %s\n", len(p.Targets), counts(pools), counts(zones))
+	if len(p.Targets) <= listLimit {
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		for _, t := range p.Targets {
+			id := t.ID
+			if id == t.Name {
+				id = "" // the simulated fleet's IDs are its names
+			}
+			fmt.Fprintf(tw, "  %s\tpool %s\tzone %s\t%s\n", t.Name, t.Pool, zoneLabel(t.Zone), id)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(p.Excluded) == 0:
 		b.WriteString("Excluded none\n")
-	} else {
+	case len(p.Excluded) <= listLimit:
+		fmt.Fprintf(&b, "Excluded %d VMs\n", len(p.Excluded))
+		for _, e := range p.Excluded {
+			fmt.Fprintf(&b, "  %s %s\n", e.VM, e.Reason)
+		}
+	default:
 		reasons := map[string]int{}
 		for _, e := range p.Excluded {
 			reasons[e.Reason]++
@@ -111,7 +143,7 @@ func writePlan(w io.Writer, p *experiments.Plan) error {
 	for _, l := range p.Limits {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
-	fmt.Fprintf(&b, "\nWaves (each picks at random from seed %d among the VMs eligible when it fires)\n", p.Seed)
+	fmt.Fprintf(&b, "\nWaves (each picks at random from seed %d among the VMs this plan froze for it that still run when it fires)\n", p.Seed)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	for _, wv := range p.Waves {
 		at := scenarios.FormatSeconds(wv.At)

@@ -72,7 +72,7 @@ your SLOs.`,
 	root.AddCommand(
 		NewCmdRun(ios, nil),
 		NewCmdValidate(ios),
-		NewCmdPlan(ios),
+		NewCmdPlan(ios, nil),
 		NewCmdTargets(ios, nil),
 		NewCmdReport(ios),
 		NewCmdVersion(ios),

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,12 +24,16 @@ import (
 
 // RunOptions are the flags of `spotdrill run`.
 type RunOptions struct {
-	IO         *IOStreams
-	File       string
-	Seed       int64
-	SeedSet    bool
-	Journal    string
-	RunsDir    string
+	IO      *IOStreams
+	File    string
+	Seed    int64
+	SeedSet bool
+	Journal string
+	// ReplaceJournal lets --journal overwrite an existing file.
+	ReplaceJournal bool
+	RunsDir        string
+	// LockDir is where runs lock their targets (runlock.Dir by default).
+	LockDir    string
 	NoProgress bool
 	// The live console (console.go): TUI forces it, NoTUI refuses it;
 	// Manual waits for the facilitator before each wave; Speed paces it.
@@ -37,8 +42,11 @@ type RunOptions struct {
 	speed              float64
 	// Report and ReportOut write reports beside the summary (--report, -o).
 	Report, ReportOut string
-	// Confirm goes ahead on Azure without asking (--confirm).
-	Confirm bool
+	// Confirm is --confirm: the plan digest (or a prefix of at least 12
+	// hex digits) that a run on Azure may go ahead with without asking, or
+	// "any" for whatever plan is frozen at the start (scheduled runs
+	// against a fleet whose instances change).
+	Confirm string
 	Azure   AzureFlags
 	// Telemetry is --trace-file and --otlp-listen (telemetry.go).
 	Telemetry TelemetryOptions
@@ -75,7 +83,10 @@ failed, 4 aborted (abort condition, halt key or signal), 5 refused for safety.`,
 		},
 	}
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 0, "random seed (default: the scenario's seed)")
-	cmd.Flags().StringVar(&opts.Journal, "journal", "", "journal path (default: RUNS-DIR/<scenario>-seed<seed>-<time>/journal.jsonl)")
+	cmd.Flags().StringVar(&opts.Journal, "journal", "", "journal path, a new file (default: RUNS-DIR/<scenario>-seed<seed>-<time>/journal.jsonl)")
+	cmd.Flags().BoolVar(&opts.ReplaceJournal, "replace-journal", false, "let --journal overwrite an existing file")
+	cmd.Flags().StringVar(&opts.LockDir, "lock-dir", "", "where runs lock their targets (default: $"+runlock.DirEnv+", else a per-user directory)")
+	_ = cmd.Flags().MarkHidden("lock-dir")
 	cmd.Flags().StringVar(&opts.RunsDir, "runs-dir", "runs", "folder for run outputs")
 	cmd.Flags().BoolVar(&opts.NoProgress, "no-progress", false, "do not print the live progress line")
 	cmd.Flags().BoolVar(&opts.TUI, "tui", false, "play the run in the live console (the default on an interactive terminal)")
@@ -84,7 +95,7 @@ failed, 4 aborted (abort condition, halt key or signal), 5 refused for safety.`,
 	cmd.Flags().StringVar(&opts.Speed, "speed", "", "console: virtual seconds per wall second, 1, 10, 60 or max (default 60)")
 	cmd.Flags().StringVar(&opts.Report, "report", "", "also write these reports: text, md, html, json, junit (comma-separated)")
 	cmd.Flags().StringVarP(&opts.ReportOut, "output", "o", "", "where --report writes: a directory, or a file for one format (default: beside the journal)")
-	cmd.Flags().BoolVar(&opts.Confirm, "confirm", false, "Azure: evict the frozen plan's VMs without asking")
+	cmd.Flags().StringVar(&opts.Confirm, "confirm", "", "Azure: go ahead without asking if the frozen plan has this digest (from spotdrill plan; 12 hex digits suffice), or \"any\" for whatever plan is frozen")
 	addAzureFlags(cmd, &opts.Azure, true)
 	addTelemetryFlags(cmd, &opts.Telemetry)
 	return cmd
@@ -109,39 +120,22 @@ func runRun(opts *RunOptions) error {
 	if console && sc.Target.Provider != scenarios.ProviderSim {
 		return withCode(ExitInvalid, fmt.Errorf("%s: the live console plays simulated game days; run Azure scenarios with --no-tui", opts.File))
 	}
-	lock, err := runlock.Acquire(filepath.Join(opts.RunsDir, ".locks", runlock.Name(sc.Target.Provider, sc.Metadata.Name)),
-		fmt.Sprintf("pid %d since %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339)))
-	if err != nil {
-		if errors.Is(err, runlock.ErrHeld) {
-			return withCode(ExitRefused, fmt.Errorf("scenario %s: another run against the same targets is in progress: %w", sc.Metadata.Name, err))
-		}
-		return withCode(ExitInternal, err)
-	}
-	defer lock.Release()
 	tel, err := opts.Telemetry.start(opts.IO, sc, Version)
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}
 	defer tel.close()
-	path := opts.Journal
-	if path == "" {
-		stamp := time.Now().UTC().Format("20060102-150405")
-		path = filepath.Join(opts.RunsDir, fmt.Sprintf("%s-seed%d-%s", sc.Metadata.Name, sc.Seed, stamp), "journal.jsonl")
-	}
 	var out reports.Output
+	path, f, err := openJournal(opts, sc)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	if opts.Report != "" {
 		if out, err = reports.OutputFor(opts.Report, opts.ReportOut, path); err != nil {
 			return withCode(ExitInvalid, err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return withCode(ExitInternal, fmt.Errorf("journal: %w", err))
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return withCode(ExitInternal, fmt.Errorf("journal: %w", err))
-	}
-	defer f.Close()
 	sum := sha256.Sum256(raw)
 	sess := newSession(opts, sc, f, hex.EncodeToString(sum[:]), tel)
 	play := playScenario
@@ -149,12 +143,21 @@ func runRun(opts *RunOptions) error {
 		play = playConsole
 	}
 	res, runErr := play(sess)
-	if err := f.Close(); err != nil && runErr == nil {
+	sess.targets.Release()
+	if err := f.Close(); err != nil && runErr == nil && res.JournalErr == nil {
 		runErr = fmt.Errorf("journal: %w", err)
 	}
 	fmt.Fprintf(opts.IO.Err, "journal: %s\n", path)
-	if runErr != nil {
+	switch {
+	case res.JournalErr != nil:
+		// Nothing was evicted after the failure; what the journal holds is
+		// still readable, up to the failure.
+		return withCode(ExitAborted, fmt.Errorf("aborted: %w; injection stopped at once, nothing was evicted unrecorded", res.JournalErr))
+	case runErr != nil:
 		return withCode(ExitInternal, runErr)
+	case res.Refused:
+		// A refused run evicted nothing: there is nothing to grade.
+		return withCode(ExitRefused, errors.New(res.Reason))
 	}
 	rep, err := reports.Load(path)
 	if err != nil {
@@ -177,8 +180,6 @@ func runRun(opts *RunOptions) error {
 		}
 	}
 	switch {
-	case res.Refused:
-		return withCode(ExitRefused, errors.New(res.Reason))
 	case res.Status == journal.StatusAborted:
 		return withCode(ExitAborted, nil)
 	case !g.Pass():
@@ -191,21 +192,25 @@ func runRun(opts *RunOptions) error {
 // the live metrics, the bus and the world, wired the same for the headless
 // run and the console.
 type session struct {
-	opts  *RunOptions
-	sc    *scenarios.Scenario
-	f     *os.File
-	sha   string
-	jw    *journal.Writer
-	live  *reports.Accumulator
-	bus   *journal.Bus
-	world experiments.World
-	tel   *runTelemetry
+	opts    *RunOptions
+	targets *runlock.Set
+	sc      *scenarios.Scenario
+	f       *os.File
+	sha     string
+	jw      *journal.Writer
+	live    *reports.Accumulator
+	bus     *journal.Bus
+	world   experiments.World
+	tel     *runTelemetry
 }
 
 // newSession wires the bus: telemetry first, so that it can stamp trace and
 // span IDs on each event before the journal writes it.
 func newSession(opts *RunOptions, sc *scenarios.Scenario, f *os.File, sha string, tel *runTelemetry) *session {
 	jw := journal.NewWriter(f)
+	// On a real fleet every line that describes a call is synced to disk
+	// before the call; the simulated fleet only needs it written.
+	jw.SetDurable(sc.Target.Provider == scenarios.ProviderAzure)
 	live := reports.NewAccumulator()
 	return &session{opts: opts, sc: sc, f: f, sha: sha, jw: jw, live: live, bus: journal.NewBus(tel.sinks(jw, live)...), tel: tel}
 }
@@ -224,25 +229,102 @@ func (s *session) start() error {
 // config is the runner's configuration; the caller adds its steering.
 func (s *session) config(ctx context.Context) experiments.Config {
 	return experiments.Config{
-		Scenario: s.sc, World: s.world, Bus: s.bus, Live: s.live,
+		Scenario: s.sc, World: s.world, Bus: s.bus, Live: s.live, Journal: s.jw, Claim: s.claim,
 		Confirm: confirmPlan(ctx, s.opts.IO, s.sc, s.opts.Confirm),
 		Tool:    "spotdrill " + Version, ScenarioSHA256: s.sha,
 	}
 }
 
-// flush writes what the journal holds, for a second signal's hasty exit.
-func (s *session) flush() {
-	_ = s.jw.Flush()
-	_ = s.f.Sync()
+// claim locks the plan's targets in the per-user lock directory, so that
+// no other run, from any directory and under any scenario name, evicts
+// the same targets at once.
+func (s *session) claim(p *experiments.Plan) error {
+	dir := s.opts.LockDir
+	if dir == "" {
+		dir = runlock.Dir()
+	}
+	owner := fmt.Sprintf("pid %d since %s, scenario %s, journal %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339),
+		s.sc.Metadata.Name, s.f.Name())
+	set, err := runlock.AcquireTargets(dir, p.LockKeys(), owner)
+	if err != nil {
+		if errors.Is(err, runlock.ErrHeld) {
+			return fmt.Errorf("another run against the same targets is in progress: %w", err)
+		}
+		return fmt.Errorf("lock the targets: %w", err)
+	}
+	s.targets = set
+	return nil
 }
 
-// close ends the journal: every line written and synced.
+// openJournal creates the run's journal: a new file (an existing one only
+// with --replace-journal), locked for as long as the run holds it open, so
+// that two runs never write into one journal.
+func openJournal(opts *RunOptions, sc *scenarios.Scenario) (string, *os.File, error) {
+	path := opts.Journal
+	if path == "" {
+		stamp := time.Now().UTC().Format("20060102-150405")
+		dir := filepath.Join(opts.RunsDir, fmt.Sprintf("%s-seed%d-%s", sc.Metadata.Name, sc.Seed, stamp))
+		// Two runs in the same second get folders of their own.
+		for i := 2; ; i++ {
+			if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) || i > 100 {
+				break
+			}
+			dir = filepath.Join(opts.RunsDir, fmt.Sprintf("%s-seed%d-%s-%d", sc.Metadata.Name, sc.Seed, stamp, i))
+		}
+		path = filepath.Join(dir, "journal.jsonl")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", nil, withCode(ExitInternal, fmt.Errorf("journal: %w", err))
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case !fi.Mode().IsRegular():
+			// A pipe or a device (/dev/null, a FIFO read by another tool)
+			// is written as it is.
+			flags = os.O_WRONLY
+		case opts.ReplaceJournal:
+			flags = os.O_WRONLY
+		default:
+			return "", nil, withCode(ExitInvalid, fmt.Errorf("journal %s already exists (expected a new file; --replace-journal overwrites it)", path))
+		}
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", nil, withCode(ExitInvalid, fmt.Errorf("journal %s already exists (expected a new file; --replace-journal overwrites it)", path))
+		}
+		return "", nil, withCode(ExitInternal, fmt.Errorf("journal: %w", err))
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if err := runlock.LockOpen(f); err != nil {
+			f.Close()
+			if errors.Is(err, runlock.ErrHeld) {
+				return "", nil, withCode(ExitRefused, fmt.Errorf("journal %s: another run is writing it", path))
+			}
+			return "", nil, withCode(ExitInternal, fmt.Errorf("journal: %w", err))
+		}
+		// Truncate only once the lock is ours: a replaced journal that
+		// another run still writes is never cut under it.
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return "", nil, withCode(ExitInternal, fmt.Errorf("journal: %w", err))
+		}
+	}
+	return path, f, nil
+}
+
+// flush writes what the journal holds, for a second signal's hasty exit.
+func (s *session) flush() { _ = s.jw.Sync() }
+
+// close ends the journal: every line written, and synced when it is a
+// regular file.
 func (s *session) close(err error) error {
 	if cerr := s.jw.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
-	if serr := s.f.Sync(); serr != nil && err == nil {
-		err = fmt.Errorf("journal: %w", serr)
+	if serr := s.jw.Sync(); serr != nil && err == nil {
+		err = serr
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/spotdrill/spotdrill/experiments"
 	"github.com/spotdrill/spotdrill/injector/azure"
 	"github.com/spotdrill/spotdrill/injector/azure/azurefake"
+	"github.com/spotdrill/spotdrill/journal"
 )
 
 const azureRunScenario = `apiVersion: spotdrill.dev/v1
@@ -42,22 +44,36 @@ slos:
 // a clock that jumps, so the hour of wall clock takes no time.
 func runAzure(t *testing.T, args ...string) (result, *azurefake.Fleet, string) {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "azure.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(azureRunScenario), 0o644))
+	f, clock := azureRunFleet()
+	return runAzureOn(t, f, clock, args...)
+}
+
+func azureRunFleet() (*azurefake.Fleet, *azurefake.Clock) {
 	clock := azurefake.NewClock(time.Now(), true)
 	f := azurefake.New(clock.Now, 5)
 	f.AddScaleSet(azurefake.ScaleSet{ResourceGroup: "rg-batch", Name: "spot", Priority: "Spot", EvictionPolicy: "Delete",
 		Zones: []string{"1", "2"}, Capacity: 10, Replace: 2 * time.Minute})
 	f.AddVM(azurefake.VM{ResourceGroup: "rg-batch", Name: "regular", Priority: "Regular"})
+	return f, clock
+}
+
+func azureOptions(f *azurefake.Fleet, clock *azurefake.Clock) experiments.AzureOptions {
+	return experiments.AzureOptions{Client: azure.Options{Transport: f.Transport(), Credential: &azfake.TokenCredential{}, Clock: clock}}
+}
+
+func runAzureOn(t *testing.T, f *azurefake.Fleet, clock *azurefake.Clock, args ...string) (result, *azurefake.Fleet, string) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "azure.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(azureRunScenario), 0o644))
 	var out, errb bytes.Buffer
 	ios := &IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb}
 	cmd := NewCmdRun(ios, func(o *RunOptions) error {
-		o.Azure.Options = experiments.AzureOptions{Client: azure.Options{Transport: f.Transport(), Credential: &azfake.TokenCredential{}, Clock: clock}}
+		o.Azure.Options = azureOptions(f, clock)
 		return runRun(o)
 	})
 	journalPath := filepath.Join(dir, "journal.jsonl")
-	cmd.SetArgs(append([]string{path, "--runs-dir", dir, "--journal", journalPath, "--no-tui"}, args...))
+	cmd.SetArgs(append([]string{path, "--runs-dir", dir, "--journal", journalPath, "--no-tui", "--lock-dir", filepath.Join(dir, "locks")}, args...))
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	err := cmd.Execute()
 	code := ExitOK
@@ -70,10 +86,67 @@ func runAzure(t *testing.T, args ...string) (result, *azurefake.Fleet, string) {
 	return result{code, out.String(), errb.String()}, f, journalPath
 }
 
-func TestRunOnAzureWithConfirm(t *testing.T) {
-	r, fleet, journalPath := runAzure(t, "--confirm")
+// planDigest runs `spotdrill plan --output json` in process against a fake
+// subscription and returns the plan's digest.
+func planDigest(t *testing.T, f *azurefake.Fleet, clock *azurefake.Clock) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "azure.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(azureRunScenario), 0o644))
+	var out, errb bytes.Buffer
+	cmd := NewCmdPlan(&IOStreams{In: strings.NewReader(""), Out: &out, Err: &errb}, func(o *PlanOptions) error {
+		o.Azure.Options = azureOptions(f, clock)
+		return planRun(o)
+	})
+	cmd.SetArgs([]string{path, "--output", "json"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	require.NoError(t, cmd.Execute(), errb.String())
+	var p experiments.Plan
+	require.NoError(t, json.Unmarshal(out.Bytes(), &p))
+	require.True(t, strings.HasPrefix(p.Digest, "sha256:"), p.Digest)
+	return p.Digest
+}
+
+// TestRunOnAzureConfirmsThePlanDigest: the digest `spotdrill plan` shows is
+// what --confirm pins; the run's journal records it with the IDs.
+func TestRunOnAzureConfirmsThePlanDigest(t *testing.T) {
+	f, clock := azureRunFleet()
+	digest := planDigest(t, f, clock)
+	r, _, journalPath := runAzureOn(t, f, clock, "--confirm", strings.TrimPrefix(digest, "sha256:")[:12])
 	require.Equal(t, ExitOK, r.code, r.stderr)
-	require.Contains(t, r.stderr, "--confirm: evicting real Azure VMs")
+	require.Contains(t, r.stderr, "the plan above is the one confirmed")
+	require.Len(t, f.Calls(), 5)
+	var plan *journal.Plan
+	_, err := journal.ScanFile(journalPath, func(e *journal.Event) error {
+		if e.Type == journal.Planned {
+			p := *e.Plan
+			plan = &p
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, digest, plan.Digest)
+	require.Len(t, plan.Targets, 10)
+	require.Contains(t, plan.Targets[0], "/virtualMachineScaleSets/spot/virtualMachines/")
+}
+
+// TestRunOnAzureRefusesAChangedPlan: a scale-out after the plan was
+// confirmed changes the digest, and the run refuses before any call.
+func TestRunOnAzureRefusesAChangedPlan(t *testing.T) {
+	f, clock := azureRunFleet()
+	digest := planDigest(t, f, clock)
+	f.ScaleOut("rg-batch", "spot", 1)
+	r, _, _ := runAzureOn(t, f, clock, "--confirm", digest)
+	require.Equal(t, ExitRefused, r.code, r.stderr)
+	require.Contains(t, r.stderr, "does not match this plan")
+	require.Empty(t, f.Calls())
+	require.NotContains(t, r.stdout+r.stderr, "SLOs", "a refused run grades nothing")
+	require.NotContains(t, r.stdout+r.stderr, "score")
+}
+
+func TestRunOnAzureWithConfirmAny(t *testing.T) {
+	r, fleet, journalPath := runAzure(t, "--confirm", "any")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Contains(t, r.stderr, "--confirm any: evicting real Azure VMs")
 	require.Contains(t, r.stdout, "provider azure")
 	require.Len(t, fleet.Calls(), 5)
 	raw, err := os.ReadFile(journalPath)
@@ -88,4 +161,5 @@ func TestRunOnAzureNeedsConfirm(t *testing.T) {
 	require.Equal(t, ExitRefused, r.code)
 	require.Contains(t, r.stderr, "needs --confirm")
 	require.Empty(t, fleet.Calls(), "nothing is evicted without a confirmation")
+	require.NotContains(t, r.stdout, "SLOs", "a refused run grades nothing")
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,24 +126,72 @@ func TestKilledRunLeavesAReadableJournal(t *testing.T) {
 	require.Equal(t, "large-fleet", rep.Run.Scenario)
 }
 
+// TestSecondRunOnTheSameTargetsIsRefused: the lock is keyed by the
+// targets (here the scenario file's absolute path) and lives in one
+// per-user place, so a second run started from another directory, with
+// its own runs folder, is refused; it names who holds the targets.
 func TestSecondRunOnTheSameTargetsIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	scenario := longScenario(t, dir)
-	first := exec.Command(binary, "run", scenario, "--runs-dir", dir, "--journal", filepath.Join(dir, "a.jsonl"))
+	locks := filepath.Join(dir, "locks")
+	env := append(os.Environ(), "SPOTDRILL_LOCK_DIR="+locks)
+	first := exec.Command(binary, "run", scenario, "--journal", filepath.Join(dir, "a.jsonl"))
+	first.Dir, first.Env = t.TempDir(), env
 	require.NoError(t, first.Start())
 	defer func() { _ = first.Process.Kill(); _ = first.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
-	for {
-		raw, _ := os.ReadFile(filepath.Join(dir, ".locks", "sim-large-fleet.lock"))
-		if strings.Contains(string(raw), "pid") || time.Now().After(deadline) {
-			break
+	for held := false; !held && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		files, _ := filepath.Glob(filepath.Join(locks, "*.lock"))
+		for _, f := range files {
+			raw, _ := os.ReadFile(f)
+			held = held || strings.Contains(string(raw), "pid")
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	second := exec.Command(binary, "run", scenario, "--runs-dir", dir, "--journal", filepath.Join(dir, "b.jsonl"))
+	second := exec.Command(binary, "run", scenario, "--journal", filepath.Join(dir, "b.jsonl"), "--seed", "9")
+	second.Dir, second.Env = t.TempDir(), env
 	var errb bytes.Buffer
 	second.Stderr = &errb
 	err := second.Run()
 	require.Equal(t, ExitRefused, exitCode(err), errb.String())
 	require.Contains(t, errb.String(), "another run against the same targets is in progress")
+	require.Contains(t, errb.String(), fmt.Sprintf("pid %d", first.Process.Pid))
+	require.Contains(t, errb.String(), "a.jsonl")
+}
+
+// TestOneJournalPerRun: --journal refuses an existing file unless asked to
+// replace it, and a journal another run writes is never shared.
+func TestOneJournalPerRun(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "kept.jsonl")
+	require.NoError(t, os.WriteFile(existing, []byte("precious\n"), 0o644))
+	r := spotdrill(t, "run", library(t, "price-spike.yaml"), "--no-tui", "--journal", existing)
+	require.Equal(t, ExitInvalid, r.code, r.stderr)
+	require.Contains(t, r.stderr, "already exists")
+	raw, err := os.ReadFile(existing)
+	require.NoError(t, err)
+	require.Equal(t, "precious\n", string(raw), "the existing file is untouched")
+
+	r = spotdrill(t, "run", library(t, "price-spike.yaml"), "--no-tui", "--journal", existing, "--replace-journal")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	rep, err := reports.Load(existing)
+	require.NoError(t, err)
+	require.False(t, rep.CutShort())
+
+	// A long run holds its journal; a second run given the same file and
+	// told to replace it is refused rather than interleaving lines.
+	shared := filepath.Join(dir, "shared.jsonl")
+	first := exec.Command(binary, "run", longScenario(t, dir), "--journal", shared)
+	first.Dir, first.Env = t.TempDir(), append(os.Environ(), "SPOTDRILL_LOCK_DIR="+filepath.Join(dir, "locks-a"))
+	require.NoError(t, first.Start())
+	defer func() { _ = first.Process.Kill(); _ = first.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(shared); err == nil && fi.Size() > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r = spotdrill(t, "run", library(t, "price-spike.yaml"), "--no-tui", "--journal", shared, "--replace-journal")
+	require.Equal(t, ExitRefused, r.code, r.stderr)
+	require.Contains(t, r.stderr, "another run is writing it")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spotdrill/spotdrill/blastradius"
 	"github.com/spotdrill/spotdrill/experiments"
 	"github.com/spotdrill/spotdrill/injector/azure"
 	"github.com/spotdrill/spotdrill/scenarios"
@@ -126,10 +127,8 @@ func targetsRun(opts *TargetsOptions) error {
 		switch {
 		case !v.Selected:
 			r.Reason = v.Reason
-		case !v.Spot():
-			r.Reason = "not Spot (priority " + v.Priority + ")"
 		default:
-			if why, ok := limits.Excluded(v.Target()); ok {
+			if _, why, out := blastradius.Ineligible(&limits, v.Target()); out {
 				r.Reason = why
 			}
 		}

@@ -29,7 +29,7 @@ target:
     subscription: ${SPOTDRILL_TEST_SUB:-00000000-0000-0000-0000-000000000000}
     resourceGroups: [mc_rg_aks_eastus, rg-batch]
     scaleSets: [aks-spot-12345678-vmss, aks-system-1234-vmss]
-    vms: [render-1, render-2, render-3]
+    vms: [render-1, render-2, render-3, render-4]
 waves:
   - name: one-node
     at: 5m
@@ -48,6 +48,7 @@ func subscriptionFleet(f *azurefake.Fleet) {
 	f.AddVM(azurefake.VM{ResourceGroup: "rg-batch", Name: "render-1", Priority: "Spot", Zone: "2"})
 	f.AddVM(azurefake.VM{ResourceGroup: "rg-batch", Name: "render-2", Priority: "Spot", Zone: "3", Tags: map[string]string{"keep": "yes"}})
 	f.AddVM(azurefake.VM{ResourceGroup: "rg-batch", Name: "render-3", Priority: "Spot", Zone: "1", Power: "deallocated"})
+	f.AddVM(azurefake.VM{ResourceGroup: "rg-batch", Name: "render-4", Priority: "Spot", Zone: "2", Tags: map[string]string{"Chaos-Exempt": "True"}})
 	f.AddVM(azurefake.VM{ResourceGroup: "rg-batch", Name: "build-agent", Priority: "Spot", Zone: "1"})
 }
 
@@ -117,6 +118,7 @@ func TestTargetsJSON(t *testing.T) {
 	require.Equal(t, map[string]string{
 		"aks-system-1234-vmss_0": "not Spot (priority Regular)",
 		"render-2":               "tag keep=yes",
+		"render-4":               `exempt: tag Chaos-Exempt="True"`,
 		"build-agent":            "not selected by target.azure scaleSets, vms",
 	}, reasons)
 }
@@ -137,7 +139,7 @@ func TestTargetsBadInput(t *testing.T) {
 	require.Equal(t, ExitInvalid, r.code)
 	r, _ = runTargets(t, strings.Replace(aksScenario, "provider: azure", "provider: sim", 1), subscriptionFleet)
 	require.Equal(t, ExitInvalid, r.code)
-	r, _ = runTargets(t, strings.Replace(aksScenario, "vms: [render-1, render-2, render-3]",
+	r, _ = runTargets(t, strings.Replace(aksScenario, "vms: [render-1, render-2, render-3, render-4]",
 		"nodeProviderIDs: [azure:///subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/x]", 1), subscriptionFleet)
 	require.Equal(t, ExitInvalid, r.code)
 	require.Contains(t, r.stderr, "is in subscription 11111111-1111-1111-1111-111111111111")

@@ -38,15 +38,19 @@ const PoolStandalone = "standalone"
 // VM is one virtual machine or scale-set instance as discovered.
 type VM struct {
 	// ID is the ARM resource ID, as Azure spells it.
-	ID             string `json:"id"`
-	Name           string `json:"name"`
-	ResourceGroup  string `json:"resourceGroup"`
-	Kind           Kind   `json:"kind"`
-	ScaleSet       string `json:"scaleSet,omitempty"`
-	Location       string `json:"location,omitempty"`
-	Zone           string `json:"zone,omitempty"`
-	Priority       string `json:"priority"`
-	EvictionPolicy string `json:"evictionPolicy,omitempty"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	ResourceGroup string `json:"resourceGroup"`
+	Kind          Kind   `json:"kind"`
+	ScaleSet      string `json:"scaleSet,omitempty"`
+	// ScaleSetID and ScaleSetTags are the scale set's own resource ID and
+	// tags: an exemption on the set covers every instance.
+	ScaleSetID     string            `json:"scaleSetId,omitempty"`
+	ScaleSetTags   map[string]string `json:"scaleSetTags,omitempty"`
+	Location       string            `json:"location,omitempty"`
+	Zone           string            `json:"zone,omitempty"`
+	Priority       string            `json:"priority"`
+	EvictionPolicy string            `json:"evictionPolicy,omitempty"`
 	// MaxPrice is the Spot price cap in USD/hour; -1 caps at on-demand.
 	MaxPrice *float64          `json:"maxPrice,omitempty"`
 	Tags     map[string]string `json:"tags,omitempty"`
@@ -90,7 +94,7 @@ func (v VM) State() string {
 // Target is the VM as the runner and the guard see it.
 func (v VM) Target() injector.Target {
 	return injector.Target{ID: v.ID, Name: v.Name, Pool: v.Pool(), Zone: v.Zone, Priority: v.Priority,
-		EvictionPolicy: v.EvictionPolicy, Tags: v.Tags, State: v.State()}
+		EvictionPolicy: v.EvictionPolicy, Tags: v.Tags, PoolID: v.ScaleSetID, PoolTags: v.ScaleSetTags, State: v.State()}
 }
 
 // ScaleSet is a scale set as discovered: the Spot settings of its
@@ -283,8 +287,10 @@ func vmOf(m *armcompute.VirtualMachine, sets map[string]*ScaleSet) VM {
 		v.Kind = KindFlexible
 		setID := *p.VirtualMachineScaleSet.ID
 		v.ScaleSet = setID[strings.LastIndex(setID, "/")+1:]
+		v.ScaleSetID = setID
 		if s, ok := sets[Key(setID)]; ok {
 			v.ScaleSet = s.Name
+			v.ScaleSetTags = s.Tags
 			v.Tags = mergeTags(s.Tags, v.Tags)
 		}
 	}
@@ -355,7 +361,7 @@ func (c *Client) ListInstances(ctx context.Context, s ScaleSet) ([]VM, error) {
 func instanceOf(m *armcompute.VirtualMachineScaleSetVM, s *ScaleSet) VM {
 	v := VM{ID: *m.ID, Name: deref(m.Name), ResourceGroup: s.ResourceGroup, Kind: KindUniform, ScaleSet: s.Name,
 		Location: deref(m.Location), Zone: firstZone(m.Zones), Priority: s.Priority, EvictionPolicy: s.EvictionPolicy,
-		MaxPrice: s.MaxPrice, Tags: mergeTags(s.Tags, tags(m.Tags))}
+		MaxPrice: s.MaxPrice, Tags: mergeTags(s.Tags, tags(m.Tags)), ScaleSetID: s.ID, ScaleSetTags: s.Tags}
 	if v.Name == "" && m.InstanceID != nil {
 		v.Name = s.Name + "_" + *m.InstanceID
 	}

@@ -5,10 +5,13 @@
 package runlock
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -36,7 +39,7 @@ func Acquire(path, owner string) (*Lock, error) {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, errWouldBlock) {
-			who := strings.TrimSpace(string(holder))
+			who := strings.Join(strings.Fields(strings.SplitN(string(holder), "\n", 2)[0]), " ")
 			if who == "" {
 				who = "unknown"
 			}
@@ -74,4 +77,84 @@ func Name(parts ...string) string {
 		}
 		return '_'
 	}, s) + ".lock"
+}
+
+// DirEnv overrides where target locks live (tests, or a team that shares a
+// lock directory on one machine).
+const DirEnv = "SPOTDRILL_LOCK_DIR"
+
+// Dir is the one per-user place where runs lock their targets, so that
+// runs started from any directory see each other: $SPOTDRILL_LOCK_DIR,
+// else the user's runtime directory ($XDG_RUNTIME_DIR), else the user's
+// cache directory, else the temporary directory, each with spotdrill/locks
+// below it.
+func Dir() string {
+	if d := os.Getenv(DirEnv); d != "" {
+		return d
+	}
+	base := os.Getenv("XDG_RUNTIME_DIR")
+	if base == "" {
+		if c, err := os.UserCacheDir(); err == nil {
+			base = c
+		} else {
+			base = os.TempDir()
+		}
+	}
+	return filepath.Join(base, "spotdrill", "locks")
+}
+
+// Set is the locks of one run's targets.
+type Set struct {
+	locks []*Lock
+}
+
+// AcquireTargets locks every key (a resolved target: a scale set's or a
+// VM's resource ID, a scenario file's path) in dir, without waiting. When
+// another run holds any of them, it takes none and says which key and who
+// holds it. Keys are taken in sorted order, so two runs never each hold
+// half of the other's.
+func AcquireTargets(dir string, keys []string, owner string) (*Set, error) {
+	sorted := append([]string(nil), keys...)
+	sort.Strings(sorted)
+	s := &Set{}
+	for i, k := range sorted {
+		if i > 0 && k == sorted[i-1] {
+			continue
+		}
+		sum := sha256.Sum256([]byte(k))
+		l, err := Acquire(filepath.Join(dir, hex.EncodeToString(sum[:12])+".lock"), owner+"\ntarget "+k)
+		if err != nil {
+			s.Release()
+			if errors.Is(err, ErrHeld) {
+				return nil, fmt.Errorf("target %s: %w", k, err)
+			}
+			return nil, err
+		}
+		s.locks = append(s.locks, l)
+	}
+	return s, nil
+}
+
+// Release gives every lock of the set up.
+func (s *Set) Release() {
+	if s == nil {
+		return
+	}
+	for _, l := range s.locks {
+		_ = l.Release()
+	}
+	s.locks = nil
+}
+
+// LockOpen locks a file the caller has open (a journal) for as long as it
+// stays open: a second run given the same file is refused instead of
+// interleaving its lines.
+func LockOpen(f *os.File) error {
+	if err := lockFile(f); err != nil {
+		if errors.Is(err, errWouldBlock) {
+			return fmt.Errorf("%w %s", ErrHeld, f.Name())
+		}
+		return fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return nil
 }

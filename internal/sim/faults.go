@@ -211,7 +211,8 @@ func (w *World) target(v *vm) injector.Target {
 		state = injector.StateNoticed
 	}
 	return injector.Target{ID: v.name, Name: v.name, Pool: p.cfg.Name, Zone: w.zones[v.zone].name,
-		Priority: p.cfg.Priority, EvictionPolicy: p.cfg.EvictionPolicy, Tags: p.cfg.Tags, State: state, Fallback: v.fallback}
+		Priority: p.cfg.Priority, EvictionPolicy: p.cfg.EvictionPolicy, Tags: p.cfg.Tags, PoolID: p.cfg.Name, PoolTags: p.cfg.Tags,
+		State: state, Fallback: v.fallback}
 }
 
 // SimulateEviction behaves like Azure's: the call is accepted at once, the

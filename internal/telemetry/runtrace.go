@@ -176,7 +176,7 @@ func (rt *runTrace) Emit(e *journal.Event) {
 	switch e.Type {
 	case journal.Planned:
 		if e.Plan != nil {
-			rt.root.AddEvent("plan", ts, trace.WithAttributes(attribute.Int("spotdrill.plan.targets", e.Plan.Targets),
+			rt.root.AddEvent("plan", ts, trace.WithAttributes(attribute.Int("spotdrill.plan.targets", e.Plan.Size()),
 				attribute.Int("spotdrill.plan.excluded", len(e.Plan.Excluded))))
 		}
 		stamp(e, rt.root.SpanContext())

@@ -164,7 +164,7 @@ func describe(e *journal.Event) (level logLevel, text string, ok bool) {
 		if e.Plan == nil {
 			return 0, "", false
 		}
-		return levelInfo, fmt.Sprintf("plan frozen: %s, %d excluded, %s", plural(e.Plan.Targets, "target"), len(e.Plan.Excluded), plural(len(e.Plan.Waves), "wave")), true
+		return levelInfo, fmt.Sprintf("plan frozen: %s, %d excluded, %s", plural(e.Plan.Size(), "target"), len(e.Plan.Excluded), plural(len(e.Plan.Waves), "wave")), true
 	case journal.WaveStarted:
 		if e.Code != "" && e.Code != "evict" {
 			return levelInfo, fmt.Sprintf("wave %s fired: %s", e.Wave, e.Reason), true

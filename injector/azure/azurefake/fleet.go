@@ -190,6 +190,23 @@ func (f *Fleet) AddScaleSet(s ScaleSet) []string {
 	return ids
 }
 
+// ScaleOut adds n running instances to a scale set now (a scale-out,
+// another team's instance) and returns their IDs.
+func (f *Fleet) ScaleOut(rg, set string, n int) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.advance()
+	var ids []string
+	for _, s := range f.sets {
+		if strings.EqualFold(s.rg, rg) && strings.EqualFold(s.name, set) {
+			for range n {
+				ids = append(ids, f.addInstance(s, "running", f.now()).id)
+			}
+		}
+	}
+	return ids
+}
+
 func (f *Fleet) addInstance(s *scaleSet, power string, created time.Time) *vm {
 	n := s.next
 	s.next++
