@@ -19,6 +19,7 @@ import (
 	"github.com/spotdrill/spotdrill/injector"
 	"github.com/spotdrill/spotdrill/injector/azure"
 	"github.com/spotdrill/spotdrill/injector/azure/azurefake"
+	"github.com/spotdrill/spotdrill/internal/runlock"
 	"github.com/spotdrill/spotdrill/internal/sim"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/scenarios"
@@ -347,4 +348,40 @@ func noteTexts(evs []journal.Event) []string {
 		}
 	}
 	return out
+}
+
+// TestTargetLocksOverlapAcrossScenarioNames: two scenarios under different
+// names that target the same scale set lock the same key, so the second
+// run is refused however it is named or wherever it starts; a scenario on
+// another scale set is not in the way.
+func TestTargetLocksOverlapAcrossScenarioNames(t *testing.T) {
+	build := func(f *azurefake.Fleet) {
+		f.AddScaleSet(azurefake.ScaleSet{ResourceGroup: "rg", Name: "workers", Priority: "Spot", Capacity: 3})
+		f.AddScaleSet(azurefake.ScaleSet{ResourceGroup: "rg", Name: "other", Priority: "Spot", Capacity: 2})
+	}
+	planOf := func(name, sets string) *Plan {
+		text := strings.NewReplacer("name: scale-out", "name: "+name, "scaleSets: [workers]", "scaleSets: ["+sets+"]").Replace(scaleOutAzure)
+		sc := parseAzure(t, text)
+		clock := azurefake.NewClock(azureT0, true)
+		f := azurefake.New(clock.Now, 10)
+		build(f)
+		p, err := PlanAzure(context.Background(), sc, AzureOptions{Client: azure.Options{
+			Transport: f.Transport(), Credential: &azfake.TokenCredential{}, Clock: clock}})
+		require.NoError(t, err)
+		return p
+	}
+	a, b, c := planOf("nightly", "workers"), planOf("ad-hoc", "workers"), planOf("elsewhere", "other")
+	require.Equal(t, []string{"azure:" + injector.Key(azurefake.ScaleSetID("rg", "workers"))}, a.LockKeys())
+	require.Equal(t, a.LockKeys(), b.LockKeys())
+
+	dir := t.TempDir()
+	held, err := runlock.AcquireTargets(dir, a.LockKeys(), "pid 1, scenario nightly")
+	require.NoError(t, err)
+	defer held.Release()
+	_, err = runlock.AcquireTargets(dir, b.LockKeys(), "pid 2, scenario ad-hoc")
+	require.ErrorIs(t, err, runlock.ErrHeld)
+	require.Contains(t, err.Error(), "held by pid 1, scenario nightly")
+	other, err := runlock.AcquireTargets(dir, c.LockKeys(), "pid 3")
+	require.NoError(t, err)
+	other.Release()
 }

@@ -79,7 +79,8 @@ func (t *Tail) checkSeq(line int, seq, prev int64) {
 	case seq < prev:
 		what = fmt.Sprintf("seq %d after %d: out of order", seq, prev)
 	default:
-		what = fmt.Sprintf("seq %d after %d: %d events missing", seq, prev, seq-prev-1)
+		n := seq - prev - 1
+		what = fmt.Sprintf("seq %d after %d: %d event%s missing", seq, prev, n, map[bool]string{true: "s"}[n != 1])
 	}
 	t.Damage = append(t.Damage, fmt.Sprintf("line %d: %s (expected seq %d)", line, what, prev+1))
 }

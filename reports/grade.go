@@ -15,7 +15,10 @@ type Verdict string
 // Verdicts, from the worst news down: an aborted run says so before its
 // SLOs, and a run cut short cannot claim to have met them.
 const (
-	VerdictAborted    Verdict = "aborted"
+	VerdictAborted Verdict = "aborted"
+	// VerdictDamaged is a journal whose seq does not rise by one (a
+	// spliced, reordered or edited file): nothing is graded from it.
+	VerdictDamaged    Verdict = "damaged"
 	VerdictIncomplete Verdict = "incomplete"
 	VerdictFail       Verdict = "fail"
 	VerdictPass       Verdict = "pass"
@@ -77,6 +80,12 @@ func RunSLOs(run journal.Run) []scenarios.SLO {
 // the rest say.
 func Grade(r *Report, slos []scenarios.SLO) Grading {
 	g := Grading{Grades: make([]SLOGrade, 0, len(slos))}
+	if r.Damaged() {
+		// A damaged journal is not the record of one whole run: grading it
+		// as if it were would vouch for numbers nobody can trust.
+		g.Verdict = VerdictDamaged
+		return g
+	}
 	for _, s := range slos {
 		gr := gradeOne(r, s)
 		if gr.Pass {

@@ -78,6 +78,7 @@ type jsonRun struct {
 	Reason         string         `json:"reason,omitempty"`
 	Events         int64          `json:"events"`
 	CutShort       bool           `json:"cutShort"`
+	Damage         []string       `json:"damage,omitempty"`
 	Truncated      bool           `json:"truncated"`
 	Aborted        bool           `json:"aborted"`
 	Pools          []journal.Pool `json:"pools"`
@@ -276,7 +277,7 @@ func buildJSON(b *Bundle) *jsonReport {
 			Scenario: r.Run.Scenario, File: r.Run.File, ScenarioSHA256: r.Run.ScenarioSHA256, Provider: r.Run.Provider,
 			Seed: r.Run.Seed, Start: r.Run.Start, Duration: r.Run.Duration, Tool: r.Run.Tool, TraceID: r.TraceID, Journal: b.Source,
 			JournalSchema: r.Run.SchemaVersion, End: r.End, Status: withDefault(r.Status, "cut short"), Reason: r.Reason,
-			Events: r.Tail.Events, CutShort: r.CutShort(), Truncated: r.Tail.Truncated, Aborted: r.Aborted(),
+			Events: r.Tail.Events, CutShort: r.CutShort(), Damage: r.Tail.Damage, Truncated: r.Tail.Truncated, Aborted: r.Aborted(),
 			Pools: orEmpty(r.Run.Pools), Plan: planJSON(r.Plan),
 		},
 		Verdict: g.Verdict, Score: g.Score,

@@ -3,6 +3,8 @@ package reports
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -222,4 +224,47 @@ func TestLoadErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.err)
 		})
 	}
+}
+
+// TestDamagedJournalIsNotGraded: a journal with a line missing, repeated
+// or moved says so, line by line, and grades nothing.
+func TestDamagedJournalIsNotGraded(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "gameday.journal"))
+	require.NoError(t, err)
+	lines := strings.SplitAfter(strings.TrimSuffix(string(raw), "\n"), "\n")
+	tests := []struct {
+		name   string
+		edit   func([]string) []string
+		damage string
+	}{
+		{"a line missing", func(l []string) []string { return append(slices.Clone(l[:10]), l[11:]...) },
+			"line 11: seq 12 after 10: 1 event missing (expected seq 11)"},
+		{"a line repeated", func(l []string) []string { return slices.Insert(slices.Clone(l), 10, l[9]) },
+			"line 11: seq 10 repeats the line before (expected seq 11)"},
+		{"two lines swapped", func(l []string) []string {
+			c := slices.Clone(l)
+			c[10], c[11] = c[11], c[10]
+			return c
+		}, "line 11: seq 12 after 10: 1 event missing (expected seq 11)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "spliced.journal")
+			require.NoError(t, os.WriteFile(path, []byte(strings.Join(tc.edit(lines), "")), 0o644))
+			r, err := Load(path)
+			require.NoError(t, err)
+			require.True(t, r.Damaged())
+			require.Equal(t, tc.damage, r.Tail.Damage[0])
+			require.Equal(t, VerdictDamaged, r.Grading.Verdict)
+			require.Empty(t, r.Grading.Grades)
+			var b strings.Builder
+			require.NoError(t, WriteText(&b, r, r.Grading, TextOptions{}))
+			require.Contains(t, b.String(), "DAMAGED: the journal is damaged: "+tc.damage)
+			require.Contains(t, b.String(), "not graded: the journal is damaged")
+			require.NotContains(t, b.String(), "resilience score")
+		})
+	}
+	whole, err := Load(filepath.Join("testdata", "gameday.journal"))
+	require.NoError(t, err)
+	require.False(t, whole.Damaged())
 }

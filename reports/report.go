@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/scenarios"
@@ -65,6 +66,23 @@ type Report struct {
 // CutShort reports whether the run stopped before it could close its
 // journal.
 func (r *Report) CutShort() bool { return r.Tail.CutShort() }
+
+// Damaged reports whether the journal's seq does not rise by one: lines
+// missing, repeated or out of order.
+func (r *Report) Damaged() bool { return r.Tail.IsDamaged() }
+
+// DamageLine says where a damaged journal goes wrong, for people.
+func (r *Report) DamageLine() string {
+	if !r.Damaged() {
+		return ""
+	}
+	more := ""
+	if extra := r.Tail.Damaged - len(r.Tail.Damage); extra > 0 {
+		more = fmt.Sprintf(" (and %d more)", extra)
+	}
+	return "the journal is damaged: " + strings.Join(r.Tail.Damage, "; ") + more +
+		"; it is not the whole, ordered record of one run, so nothing is graded"
+}
 
 // Aborted reports whether the run was aborted: by run.ended, or by an abort
 // event in a journal cut short before run.ended.

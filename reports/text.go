@@ -122,6 +122,8 @@ func (t *textWriter) header(r *Report) {
 func loudLine(r *Report) string {
 	at := " at " + scenarios.FormatSeconds(r.End)
 	switch {
+	case r.Damaged():
+		return "DAMAGED: " + r.DamageLine()
 	case r.Aborted():
 		return "ABORTED" + at + ": " + abortReason(r)
 	case r.CutShort():
@@ -148,6 +150,10 @@ func abortReason(r *Report) string {
 }
 
 func (t *textWriter) slos(g Grading) {
+	if g.Verdict == VerdictDamaged {
+		t.printf("\n%s\n  not graded: the journal is damaged\n", t.paint(ansiBold, "SLOs"))
+		return
+	}
 	t.printf("\n%s\n", t.paint(ansiBold, fmt.Sprintf("SLOs  %d/%d met", g.Met, len(g.Grades))))
 	if len(g.Grades) == 0 {
 		t.printf("  no SLOs to grade\n")
@@ -284,6 +290,10 @@ func (t *textWriter) blocked(r *Report) {
 }
 
 func (t *textWriter) verdict(g Grading) {
+	if g.Verdict == VerdictDamaged {
+		t.printf("\n%s %s\n", t.mark(false), t.paint(ansiRed, "DAMAGED · not graded: the journal is not the whole record of one run"))
+		return
+	}
 	word := strings.ToUpper(string(g.Verdict))
 	line := fmt.Sprintf("%s · %d/%d SLOs met · resilience score %d/100", word, g.Met, len(g.Grades), g.Score)
 	pass := g.Verdict == VerdictPass

@@ -363,8 +363,31 @@ func TestEmulatorWithTheRealBinary(t *testing.T) {
 		"--journal", filepath.Join(dir, "run.jsonl"))
 	require.Equal(t, ExitOK, run.code, run.stdout+run.stderr)
 	counts := map[journal.Type]int{}
+	planned, waveIDs := map[string]bool{}, map[string]map[string]bool{}
+	replacements := map[string]bool{}
 	_, err = journal.ScanFile(filepath.Join(dir, "run.jsonl"), func(e *journal.Event) error {
 		counts[e.Type]++
+		switch e.Type {
+		case journal.Planned:
+			for _, id := range e.Plan.Targets {
+				planned[id] = true
+			}
+			for _, w := range e.Plan.Waves {
+				waveIDs[w.Name] = map[string]bool{}
+				for _, i := range w.Targets {
+					waveIDs[w.Name][e.Plan.Targets[i]] = true
+				}
+			}
+		case journal.VMRunning:
+			if !planned[e.VM] && len(planned) > 0 {
+				replacements[e.VM] = true
+			}
+		case journal.EvictionRequested:
+			// Over real HTTP, against instances the scale set replaces
+			// during the day: only what the plan froze for the wave.
+			assert.True(t, waveIDs[e.Wave][e.VM], "%s evicted in wave %s outside the plan", e.VM, e.Wave)
+			assert.False(t, replacements[e.VM], "a replacement instance was evicted: %s", e.VM)
+		}
 		return nil
 	})
 	require.NoError(t, err)

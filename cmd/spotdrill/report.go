@@ -160,6 +160,8 @@ func truncatedNote(rep *reports.Report) string {
 // is 3, and so is, with --ci, a regression against the baseline.
 func reportExit(rep *reports.Report, g reports.Grading, c *reports.Comparison, ci bool) error {
 	switch {
+	case g.Verdict == reports.VerdictDamaged:
+		return withCode(ExitInvalid, errors.New(rep.DamageLine()))
 	case g.Verdict == reports.VerdictAborted || g.Verdict == reports.VerdictIncomplete:
 		return withCode(ExitAborted, nil)
 	case !g.Pass():

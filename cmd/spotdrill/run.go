@@ -157,7 +157,14 @@ func runRun(opts *RunOptions) error {
 		return withCode(ExitInternal, runErr)
 	case res.Refused:
 		// A refused run evicted nothing: there is nothing to grade.
-		return withCode(ExitRefused, errors.New(res.Reason))
+		if res.Plan != nil && len(res.Plan.Problems) > 0 {
+			fmt.Fprintf(opts.IO.Err, "refused for safety, nothing was evicted: the plan breaks the blast radius:\n")
+			for _, p := range res.Plan.Problems {
+				fmt.Fprintf(opts.IO.Err, "  - %s\n", p)
+			}
+			return withCode(ExitRefused, nil)
+		}
+		return withCode(ExitRefused, fmt.Errorf("%s; nothing was evicted", res.Reason))
 	}
 	rep, err := reports.Load(path)
 	if err != nil {

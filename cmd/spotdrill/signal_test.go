@@ -195,3 +195,16 @@ func TestOneJournalPerRun(t *testing.T) {
 	require.Equal(t, ExitRefused, r.code, r.stderr)
 	require.Contains(t, r.stderr, "another run is writing it")
 }
+
+// TestAFullDiskStopsTheRun: a journal on a full disk aborts the run before
+// its first eviction (exit 4): nothing is evicted unrecorded.
+func TestAFullDiskStopsTheRun(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	r := spotdrill(t, "run", library(t, "batch-checkpointed.yaml"), "--no-tui", "--journal", "/dev/full")
+	require.Equal(t, ExitAborted, r.code, r.stderr)
+	require.Contains(t, r.stderr, "no space left on device")
+	require.Contains(t, r.stderr, "nothing was evicted unrecorded")
+	require.NotContains(t, r.stdout, "SLOs")
+}

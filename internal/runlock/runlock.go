@@ -67,18 +67,6 @@ func (l *Lock) Release() error {
 	return err
 }
 
-// Name turns a run's identity into a safe file name.
-func Name(parts ...string) string {
-	s := strings.Join(parts, "-")
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			return r
-		}
-		return '_'
-	}, s) + ".lock"
-}
-
 // DirEnv overrides where target locks live (tests, or a team that shares a
 // lock directory on one machine).
 const DirEnv = "SPOTDRILL_LOCK_DIR"
