@@ -168,14 +168,16 @@ func TestNoCallWithoutItsRecord(t *testing.T) {
 				require.Empty(t, check.unrecorded, "limit %d: calls made before their record reached the file", limit)
 				require.Empty(t, check.afterFail, "limit %d: calls made after the journal failed", limit)
 				// A failure before the last wave's record stops the run
-				// there; one after it (the file fills up while the run
-				// observes) leaves nothing more to call.
+				// there; one found only at the end leaves nothing more to
+				// call.
 				switch res.Status {
 				case journal.StatusAborted:
 					require.True(t, d.failed)
 					require.ErrorIs(t, res.JournalErr, errDiskFull)
 					require.Contains(t, res.Reason, "the journal cannot be written")
-					require.Less(t, check.calls, 9, "limit %d", limit)
+					// The background flush may find the full disk after the
+					// last wave too: the run still stops there.
+					require.LessOrEqual(t, check.calls, 9, "limit %d", limit)
 					aborted++
 				default:
 					require.Equal(t, journal.StatusCompleted, res.Status)

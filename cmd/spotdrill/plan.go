@@ -109,16 +109,20 @@ func writePlan(w io.Writer, p *experiments.Plan) error {
 		pools[t.Pool]++
 		zones[t.Zone]++
 	}
-	fmt.Fprintf(&b, "Digest   %s  (confirm with --confirm %s)\n", p.Digest, p.ShortDigest())
+	if p.Provider == scenarios.ProviderAzure {
+		fmt.Fprintf(&b, "Digest   %s  (confirm with --confirm %s)\n", p.Digest, p.ShortDigest())
+	} else {
+		fmt.Fprintf(&b, "Digest   %s\n", p.Digest)
+	}
 	fmt.Fprintf(&b, "Targets  %d Spot VMs frozen by resource ID · pools %s · zones %s\n", len(p.Targets), counts(pools), counts(zones))
 	if len(p.Targets) <= listLimit {
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, t := range p.Targets {
-			id := t.ID
-			if id == t.Name {
-				id = "" // the simulated fleet's IDs are its names
+			if t.ID == t.Name { // the simulated fleet's IDs are its names
+				fmt.Fprintf(tw, "  %s\tpool %s\tzone %s\n", t.Name, t.Pool, zoneLabel(t.Zone))
+			} else {
+				fmt.Fprintf(tw, "  %s\tpool %s\tzone %s\t%s\n", t.Name, t.Pool, zoneLabel(t.Zone), t.ID)
 			}
-			fmt.Fprintf(tw, "  %s\tpool %s\tzone %s\t%s\n", t.Name, t.Pool, zoneLabel(t.Zone), id)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
