@@ -47,6 +47,11 @@ func Ineligible(l *Limits, t injector.Target) (limit, why string, out bool) {
 	if tag, ok := Exempt(t.PoolTags); ok {
 		return LimitExempt, fmt.Sprintf("exempt: its scale set %s carries %s", t.Pool, tag), true
 	}
+	for _, tags := range []map[string]string{t.Tags, t.PoolTags} {
+		if k, holder, ok := lookupTag(tags, injector.LeaseTag); ok && strings.TrimSpace(holder) != "" && holder != l.RunID {
+			return LimitLeased, fmt.Sprintf("leased by another game day (%s=%s)", k, holder), true
+		}
+	}
 	if why, ok := l.Exclude.Match(t); ok {
 		return LimitExcluded, why, true
 	}

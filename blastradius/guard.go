@@ -27,6 +27,7 @@ const (
 	LimitTwiceInWave    = "twiceInWave"
 	LimitExcluded       = "excluded"
 	LimitExempt         = "exempt"
+	LimitLeased         = "leased"
 	LimitJournal        = "journal"
 	LimitNotRunning     = "notRunning"
 	LimitMaxEvictions   = "maxEvictions"
@@ -71,6 +72,10 @@ type Limits struct {
 	MinWaveGap         time.Duration
 	Calendar           Calendar
 	Exclude            Exclude
+	// RunID is this run's lease (the spotdrill-run tag's value): a target
+	// leased by any other run is never eligible. Set by the runner, never
+	// by a scenario.
+	RunID string
 }
 
 // NoLimits limits nothing but the hard rules.

@@ -123,8 +123,11 @@ type azureWorld struct {
 	nextPoll time.Duration
 	failures int
 	finished bool
-	// observed is when the last poll or discovery succeeded.
+	// observed is when the last poll or discovery succeeded; listed is
+	// when the last full listing (models and tags, not only power
+	// states) did.
 	observed time.Duration
+	listed   time.Duration
 
 	// wave is the last wave.started seen on the bus; the runner emits it
 	// before its calls, and a timeout names it.
@@ -137,6 +140,7 @@ var (
 	_ World        = (*azureWorld)(nil)
 	_ CallReporter = (*azureWorld)(nil)
 	_ BatchEvicter = (*azureWorld)(nil)
+	_ Leaser       = (*azureWorld)(nil)
 	_ journal.Sink = (*azureWorld)(nil)
 )
 
@@ -189,7 +193,7 @@ func (w *azureWorld) Start(ctx context.Context) error {
 	if err := w.obs.Refresh(ctx, 0); err != nil {
 		return fmt.Errorf("discover the fleet: %w", err)
 	}
-	w.nextPoll, w.observed = w.opts.PollInterval, 0
+	w.nextPoll, w.observed, w.listed = w.opts.PollInterval, 0, 0
 	return nil
 }
 
@@ -252,14 +256,15 @@ func (w *azureWorld) note(now time.Duration, code, reason string) {
 	w.sink.Emit(&journal.Event{T: now.Seconds(), Type: journal.Note, Code: code, Reason: reason})
 }
 
-// Discover lists the fleet afresh (a wave acts on what runs now) and
-// returns the VMs the scenario selects. A fleet observed less than a
-// second ago is not listed again. When the listing fails, the wave goes on
+// Discover lists the fleet afresh (a wave acts on what runs now, with the
+// tags it carries now: an exemption or another run's lease added during
+// the game day counts) and returns the VMs the scenario selects. A fleet
+// listed less than a second ago is not listed again. When the listing fails, the wave goes on
 // with the fleet of the last poll if that is at most two intervals old
 // (the journal notes it); an older one fails the wave.
 func (w *azureWorld) Discover(ctx context.Context) ([]injector.Target, error) {
 	now := w.Now()
-	if now-w.observed < time.Second {
+	if now-w.listed < time.Second {
 		return w.obs.Targets(), nil
 	}
 	if err := w.obs.Refresh(ctx, now); err != nil {
@@ -270,7 +275,7 @@ func (w *azureWorld) Discover(ctx context.Context) ([]injector.Target, error) {
 			err, scenarios.FormatDuration(w.observed.Truncate(time.Second))))
 		return w.obs.Targets(), nil
 	}
-	w.nextPoll, w.observed = now+w.opts.PollInterval, now
+	w.nextPoll, w.observed, w.listed = now+w.opts.PollInterval, now, now
 	return w.obs.Targets(), nil
 }
 
@@ -333,6 +338,16 @@ func (w *azureWorld) LastCall(targetID string) (CallReport, bool) {
 		r.Code = e.Code
 	}
 	return r, true
+}
+
+// Lease tags the plan's scale sets and VMs with the run's ID.
+func (w *azureWorld) Lease(ctx context.Context, runID string, ids []string) error {
+	return w.c.Lease(ctx, runID, ids)
+}
+
+// Release removes the run's lease tag.
+func (w *azureWorld) Release(ctx context.Context, runID string, ids []string) error {
+	return w.c.Release(ctx, runID, ids)
 }
 
 // ApplyFault refuses: market faults exist only on the simulated fleet.

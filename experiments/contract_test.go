@@ -387,3 +387,101 @@ func TestTargetLocksOverlapAcrossScenarioNames(t *testing.T) {
 	require.NoError(t, err)
 	other.Release()
 }
+
+// TestLeaseKeepsOtherRunsAway: with Lease the run tags the targeted scale
+// set with its ID for the run's length and removes it at the end, recorded
+// in the journal before the write; a run finds a set leased by another
+// run ineligible, at the plan and at each wave; leasing a set another run
+// holds is refused before any call.
+func TestLeaseKeepsOtherRunsAway(t *testing.T) {
+	workers := azurefake.ScaleSetID("rg", "workers")
+	build := func(f *azurefake.Fleet) {
+		f.AddScaleSet(azurefake.ScaleSet{ResourceGroup: "rg", Name: "workers", Priority: "Spot", EvictionPolicy: "Delete",
+			Zones: []string{"1", "2"}, Capacity: 4, Replace: time.Minute})
+	}
+	run := func(t *testing.T, cfg Config, during func(*azurefake.Fleet, *journal.Event)) (Result, *azurefake.Fleet, []journal.Event) {
+		sc := parseAzure(t, strings.Replace(scaleOutAzure, "evict: {all: true}", "evict: {count: 2}", 1))
+		var evs []journal.Event
+		var fleet *azurefake.Fleet
+		bus := journal.NewBus(journal.SinkFunc(func(e *journal.Event) {
+			evs = append(evs, *e)
+			if during != nil {
+				during(fleet, e)
+			}
+		}))
+		w, f, _, _ := fakeAzure(t, sc, bus, true, build)
+		fleet = f
+		bus.Subscribe(w)
+		cfg.Scenario, cfg.World, cfg.Bus, cfg.Tool = sc, w, bus, "test"
+		res, err := Run(context.Background(), cfg)
+		require.NoError(t, err)
+		return res, f, evs
+	}
+
+	t.Run("lease for the run's length", func(t *testing.T) {
+		var during map[string]string
+		res, f, evs := run(t, Config{RunID: "run-a", Lease: true}, func(f *azurefake.Fleet, e *journal.Event) {
+			if e.Type == journal.WaveStarted {
+				during = f.Tags(workers)
+			}
+		})
+		require.Equal(t, journal.StatusCompleted, res.Status, res.Reason)
+		require.Equal(t, "run-a", during[injector.LeaseTag])
+		require.NotContains(t, f.Tags(workers), injector.LeaseTag, "released at the end")
+		require.Len(t, f.Calls(), 2)
+		require.Contains(t, noteTexts(evs), "leasing 1 resources with spotdrill-run=run-a: "+workers)
+		require.Contains(t, noteTexts(evs), "released the lease spotdrill-run=run-a")
+		require.Equal(t, []string{"GET " + workers, "PATCH " + workers, "GET " + workers, "GET " + workers, "PATCH " + workers}, f.TagCalls())
+	})
+	t.Run("a set leased by another run is not eligible", func(t *testing.T) {
+		res, f, _ := run(t, Config{RunID: "run-b"}, func(f *azurefake.Fleet, e *journal.Event) {
+			if e.Type == journal.RunStarted {
+				f.SetTag(workers, "Spotdrill-Run", "run-a")
+			}
+		})
+		require.True(t, res.Refused)
+		require.Contains(t, res.Plan.Excluded[0].Reason, "leased by another game day (Spotdrill-Run=run-a)")
+		require.Empty(t, f.Calls())
+	})
+	t.Run("a lease taken mid-run stops later waves", func(t *testing.T) {
+		sc := parseAzure(t, scaleOutAzure)
+		sc.Waves = append(sc.Waves, scenarios.Wave{Name: "later", At: scenarios.Duration(30 * time.Minute), Evict: &scenarios.Selection{All: true}})
+		var evs []journal.Event
+		var fleet *azurefake.Fleet
+		bus := journal.NewBus(journal.SinkFunc(func(e *journal.Event) {
+			evs = append(evs, *e)
+			if e.Type == journal.Planned {
+				fleet.SetTag(workers, injector.LeaseTag, "run-elsewhere")
+			}
+		}))
+		w, f, _, _ := fakeAzure(t, sc, bus, true, build)
+		fleet = f
+		bus.Subscribe(w)
+		res, err := Run(context.Background(), Config{Scenario: sc, World: w, Bus: bus, RunID: "run-b", Tool: "test"})
+		require.NoError(t, err)
+		require.Equal(t, journal.StatusCompleted, res.Status)
+		require.Empty(t, f.Calls(), "no wave touches a set another run leased after the plan")
+	})
+	t.Run("leasing a set another run holds is refused", func(t *testing.T) {
+		res, f, _ := run(t, Config{RunID: "run-b", Lease: true}, func(f *azurefake.Fleet, e *journal.Event) {
+			if e.Type == journal.Planned {
+				f.SetTag(workers, injector.LeaseTag, "run-a")
+			}
+		})
+		require.True(t, res.Refused)
+		require.Contains(t, res.Reason, "leased by another game day")
+		require.Empty(t, f.Calls())
+		require.Equal(t, "run-a", f.Tags(workers)[injector.LeaseTag], "another run's lease is left alone")
+	})
+	t.Run("the simulated fleet has nothing to lease", func(t *testing.T) {
+		sc, err := scenarios.Load(filepath.Join("..", "scenarios", "library", "price-spike.yaml"))
+		require.NoError(t, err)
+		bus := journal.NewBus()
+		w, err := NewSimWorld(sc, bus, sim.Options{})
+		require.NoError(t, err)
+		res, err := Run(context.Background(), Config{Scenario: sc, World: w, Bus: bus, RunID: "x", Lease: true})
+		require.NoError(t, err)
+		require.True(t, res.Refused)
+		require.Contains(t, res.Reason, "--lease needs provider azure")
+	})
+}

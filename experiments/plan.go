@@ -43,6 +43,7 @@ type Plan struct {
 	limits blastradius.Limits
 	scope  blastradius.Scope
 	locks  []string
+	leases []string
 }
 
 // PlanTarget is one VM inside the plan.
@@ -174,6 +175,15 @@ func NewPlan(sc *scenarios.Scenario, targets []injector.Target, start time.Time)
 		p.Targets = append(p.Targets, PlanTarget{ID: t.ID, Name: t.Name, Pool: t.Pool, Zone: t.Zone})
 		p.scope.Freeze(t)
 		p.locks = append(p.locks, lockKey(sc, t))
+		if sc.Target.Provider == scenarios.ProviderAzure {
+			id := t.PoolID
+			if id == "" {
+				id = t.ID
+			}
+			if !slices.ContainsFunc(p.leases, func(l string) bool { return injector.Key(l) == injector.Key(id) }) {
+				p.leases = append(p.leases, id)
+			}
+		}
 	}
 	p.Limits = describeLimits(&limits, newInstances)
 	p.planWaves(sc, inPlan)
@@ -501,6 +511,10 @@ func (p *Plan) LockKeys() []string {
 	sort.Strings(keys)
 	return slices.Compact(keys)
 }
+
+// LeaseIDs are the resources a lease tags on Azure: the targeted scale sets
+// (which covers their future instances) and standalone VMs.
+func (p *Plan) LeaseIDs() []string { return slices.Clone(p.leases) }
 
 func lockKey(sc *scenarios.Scenario, t injector.Target) string {
 	if sc.Target.Provider != scenarios.ProviderAzure {

@@ -91,6 +91,11 @@ type Config struct {
 	// confirmed: it locks the plan's targets against other runs, or says
 	// who holds them (the run is then refused for safety).
 	Claim func(*Plan) error
+	// RunID names the run. With Lease, the run tags the plan's scale sets
+	// and VMs with spotdrill-run=RunID before the first wave and removes
+	// the tag when it ends; every run refuses targets leased by another.
+	RunID string
+	Lease bool
 	// Tool and ScenarioSHA256 go into run.started.
 	Tool           string
 	ScenarioSHA256 string
@@ -117,6 +122,9 @@ type Result struct {
 	// JournalErr is the journal's write error that stopped the run: it
 	// was aborted, since nothing may be done that is not recorded.
 	JournalErr error
+	// LeaseErr is a lease that could not be released: the tag stays on
+	// the named resources until someone removes it.
+	LeaseErr error
 	// Refused is true when the plan broke a safety limit, or had nothing it
 	// may evict; nothing was evicted then.
 	Refused bool
@@ -139,6 +147,8 @@ type runner struct {
 	start    time.Time
 	ctl      *Control
 	progress Progress
+	leased   []string
+	leaseErr error
 }
 
 type abortState struct {
@@ -232,6 +242,7 @@ func (r *runner) plan(ctx context.Context) (Result, error) {
 	if err != nil {
 		return r.finish(journal.StatusFailed, err.Error()), err
 	}
+	p.limits.RunID = r.cfg.RunID
 	r.guard = blastradius.New(p.limits, p.scope, r.start)
 	r.bus.Subscribe(r.guard)
 	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Planned, Plan: p.journalPlan()})
@@ -255,7 +266,65 @@ func (r *runner) plan(ctx context.Context) (Result, error) {
 		res.Plan = p
 		return res, nil
 	}
+	if r.cfg.Lease {
+		if err := r.lease(ctx, p); err != nil {
+			res := r.finish(journal.StatusAborted, "refused for safety: "+err.Error())
+			res.Refused = true
+			res.Plan = p
+			return res, nil
+		}
+	}
 	return Result{Plan: p}, nil
+}
+
+// Leaser is implemented by worlds that can lease their targets (Azure):
+// tag them with the run's ID so that runs on other machines keep away.
+type Leaser interface {
+	Lease(ctx context.Context, runID string, ids []string) error
+	Release(ctx context.Context, runID string, ids []string) error
+}
+
+// lease tags the plan's scale sets and VMs with the run's ID, recorded
+// before it is written, like every change the run makes.
+func (r *runner) lease(ctx context.Context, p *Plan) error {
+	l, ok := r.w.(Leaser)
+	if !ok {
+		return errors.New("--lease needs provider azure: the simulated fleet has nothing to lease")
+	}
+	if r.cfg.RunID == "" {
+		return errors.New("--lease needs a run ID")
+	}
+	ids := p.LeaseIDs()
+	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Note, Code: "lease",
+		Reason: fmt.Sprintf("leasing %d resources with %s=%s: %s", len(ids), injector.LeaseTag, r.cfg.RunID, strings.Join(ids, ", "))})
+	if err := r.commit(); err != nil {
+		return err
+	}
+	if err := l.Lease(ctx, r.cfg.RunID, ids); err != nil {
+		return fmt.Errorf("could not lease the targets: %w", err)
+	}
+	r.leased = ids
+	return nil
+}
+
+// release removes the lease, even after the kill switch: it is the run's
+// own cleanup, not an action on the fleet.
+func (r *runner) release() {
+	if len(r.leased) == 0 {
+		return
+	}
+	l := r.w.(Leaser)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := l.Release(ctx, r.cfg.RunID, r.leased); err != nil {
+		r.leaseErr = err
+		r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Note, Code: "lease",
+			Reason: fmt.Sprintf("the lease %s=%s could not be removed from every resource: %v", injector.LeaseTag, r.cfg.RunID, err)})
+	} else {
+		r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Note, Code: "lease",
+			Reason: fmt.Sprintf("released the lease %s=%s", injector.LeaseTag, r.cfg.RunID)})
+	}
+	r.leased = nil
 }
 
 func hasEvictions(ws []scenarios.Wave) bool {
@@ -499,8 +568,9 @@ func (r *runner) journalFailed(err error) Result {
 // finish closes the workload and the journal's run.
 func (r *runner) finish(status, reason string) Result {
 	r.w.Finish()
+	r.release()
 	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.RunEnded, Status: status, Reason: reason})
-	return Result{Status: status, Reason: reason}
+	return Result{Status: status, Reason: reason, LeaseErr: r.leaseErr}
 }
 
 // fire runs one wave: a market fault, or evictions picked at random from the

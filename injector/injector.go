@@ -45,6 +45,10 @@ type Target struct {
 	Fallback bool
 }
 
+// LeaseTag marks a scale set or VM as taken by one game day (its value is
+// the run's ID): no other run touches it.
+const LeaseTag = "spotdrill-run"
+
 // Key identifies the target in a run, case-insensitively as Azure compares
 // resource IDs: plans, guards and locks compare keys, never names.
 func (t Target) Key() string { return Key(t.ID) }

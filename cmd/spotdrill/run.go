@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spotdrill/spotdrill/experiments"
+	"github.com/spotdrill/spotdrill/injector"
 	"github.com/spotdrill/spotdrill/internal/runlock"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/reports"
@@ -48,6 +50,9 @@ type RunOptions struct {
 	// against a fleet whose instances change).
 	Confirm string
 	Azure   AzureFlags
+	// Lease tags the targets on Azure with the run's ID for the run's
+	// length (--lease), so runs from other machines keep away.
+	Lease bool
 	// Telemetry is --trace-file and --otlp-listen (telemetry.go).
 	Telemetry TelemetryOptions
 }
@@ -96,6 +101,7 @@ failed, 4 aborted (abort condition, halt key or signal), 5 refused for safety.`,
 	cmd.Flags().StringVar(&opts.Report, "report", "", "also write these reports: text, md, html, json, junit (comma-separated)")
 	cmd.Flags().StringVarP(&opts.ReportOut, "output", "o", "", "where --report writes: a directory, or a file for one format (default: beside the journal)")
 	cmd.Flags().StringVar(&opts.Confirm, "confirm", "", "Azure: go ahead without asking if the frozen plan has this digest (from spotdrill plan; 12 hex digits suffice), or \"any\" for whatever plan is frozen")
+	cmd.Flags().BoolVar(&opts.Lease, "lease", false, "Azure: tag the targeted scale sets and VMs spotdrill-run=<run id> for the run, so runs from other machines keep away (needs Microsoft.Resources/tags/write)")
 	addAzureFlags(cmd, &opts.Azure, true)
 	addTelemetryFlags(cmd, &opts.Telemetry)
 	return cmd
@@ -149,6 +155,11 @@ func runRun(opts *RunOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Err, "journal: %s\n", path)
 	switch {
+	case res.LeaseErr != nil:
+		fmt.Fprintf(opts.IO.Err, "spotdrill: warning: %v\nRemove the tag by hand: az tag update --operation delete --resource-id ID --tags %s=%s\n",
+			res.LeaseErr, injector.LeaseTag, sess.runID)
+	}
+	switch {
 	case res.JournalErr != nil:
 		// Nothing was evicted after the failure; what the journal holds is
 		// still readable, up to the failure.
@@ -201,6 +212,7 @@ func runRun(opts *RunOptions) error {
 type session struct {
 	opts    *RunOptions
 	targets *runlock.Set
+	runID   string
 	sc      *scenarios.Scenario
 	f       *os.File
 	sha     string
@@ -219,7 +231,8 @@ func newSession(opts *RunOptions, sc *scenarios.Scenario, f *os.File, sha string
 	// before the call; the simulated fleet only needs it written.
 	jw.SetDurable(sc.Target.Provider == scenarios.ProviderAzure)
 	live := reports.NewAccumulator()
-	return &session{opts: opts, sc: sc, f: f, sha: sha, jw: jw, live: live, bus: journal.NewBus(tel.sinks(jw, live)...), tel: tel}
+	return &session{opts: opts, sc: sc, f: f, sha: sha, jw: jw, live: live, bus: journal.NewBus(tel.sinks(jw, live)...), tel: tel,
+		runID: newRunID(sc)}
 }
 
 // start builds the world; the caller subscribes its own sinks first.
@@ -237,9 +250,18 @@ func (s *session) start() error {
 func (s *session) config(ctx context.Context) experiments.Config {
 	return experiments.Config{
 		Scenario: s.sc, World: s.world, Bus: s.bus, Live: s.live, Journal: s.jw, Claim: s.claim,
+		RunID: s.runID, Lease: s.opts.Lease,
 		Confirm: confirmPlan(ctx, s.opts.IO, s.sc, s.opts.Confirm),
 		Tool:    "spotdrill " + Version, ScenarioSHA256: s.sha,
 	}
+}
+
+// newRunID names a run for its lease tag: the scenario, the start, and a
+// random suffix so that two runs started in the same second differ.
+func newRunID(sc *scenarios.Scenario) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s", sc.Metadata.Name, time.Now().UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:]))
 }
 
 // claim locks the plan's targets in the per-user lock directory, so that

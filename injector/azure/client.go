@@ -115,9 +115,11 @@ type Client struct {
 	vms    *armcompute.VirtualMachinesClient
 	sets   *armcompute.VirtualMachineScaleSetsClient
 	setVMs *armcompute.VirtualMachineScaleSetVMsClient
-	pacer  *Pacer
-	conc   int
-	clock  Clock
+	// arm sends the requests armcompute has no client for: the lease tag.
+	arm   *arm.Client
+	pacer *Pacer
+	conc  int
+	clock Clock
 }
 
 // NewClient connects to a subscription. It makes no call: a bad credential
@@ -149,9 +151,13 @@ func NewClient(subscription string, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
+	ac, err := arm.NewClient("spotdrill", "v1.0.0", cred, copts)
+	if err != nil {
+		return nil, fmt.Errorf("azure: %w", err)
+	}
 	return &Client{
 		sub: subscription, vms: f.NewVirtualMachinesClient(), sets: f.NewVirtualMachineScaleSetsClient(),
-		setVMs: f.NewVirtualMachineScaleSetVMsClient(), pacer: pacer, conc: o.Concurrency, clock: o.Clock,
+		setVMs: f.NewVirtualMachineScaleSetVMsClient(), arm: ac, pacer: pacer, conc: o.Concurrency, clock: o.Clock,
 	}, nil
 }
 

@@ -42,3 +42,21 @@ func TestRoleIsLeastPrivilege(t *testing.T) {
 	require.Equal(t, []string{"/subscriptions/00000000-0000-0000-0000-000000000000"}, role.AssignableScopes,
 		"a placeholder that docs/azure.md replaces with the subscription")
 }
+
+// The optional lease role grants the tags API and nothing else.
+func TestLeaseRoleGrantsOnlyTags(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "azure", "spotdrill-lease-role.json"))
+	require.NoError(t, err)
+	var role struct {
+		Name             string
+		IsCustom         bool
+		Actions          []string
+		DataActions      []string
+		AssignableScopes []string
+	}
+	require.NoError(t, json.Unmarshal(raw, &role))
+	require.True(t, role.IsCustom)
+	require.ElementsMatch(t, []string{"Microsoft.Resources/tags/read", "Microsoft.Resources/tags/write"}, role.Actions)
+	require.Empty(t, role.DataActions)
+	require.Equal(t, []string{"/subscriptions/00000000-0000-0000-0000-000000000000"}, role.AssignableScopes)
+}

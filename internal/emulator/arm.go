@@ -71,8 +71,13 @@ func routes() []route {
 	r := func(method, pattern, policy string, resource int, serve func(*Emulator, *call) (reply, *armError)) route {
 		return route{method: method, pattern: strings.Split(pattern, "/"), policy: policy, resource: resource, serve: serve}
 	}
-	get, post := http.MethodGet, http.MethodPost
+	get, post, patch := http.MethodGet, http.MethodPost, http.MethodPatch
 	return []route{
+		r(get, vm+tagsSuffix, "", 0, (*Emulator).vmTags),
+		r(patch, vm+tagsSuffix, "", 0, (*Emulator).vmTags),
+		r(get, set+tagsSuffix, "", 0, (*Emulator).setTags),
+		r(patch, set+tagsSuffix, "", 0, (*Emulator).setTags),
+		r(patch, set, "", 0, (*Emulator).updateSet),
 		r(get, sub+"virtualmachines", PolicyHighCostGetVM, 0, (*Emulator).listVMs),
 		r(get, group+"virtualmachines", PolicyHighCostGetVM, 0, (*Emulator).listVMs),
 		r(get, vm, PolicyLowCostGetVM, 8, (*Emulator).getVM),
@@ -169,7 +174,11 @@ func (e *Emulator) handle(rt *route, c *call) (http.Header, reply, *armError) {
 	if e.limits.arm(c.r.Method, c.params[0], wallNow, v); v.throttled() {
 		return h, reply{}, throttled(v)
 	}
-	if err := checkAPIVersion(c.r, c.segments); err != nil {
+	versions := computeAPIVersions()
+	if isTagsRoute(rt) {
+		versions = tagsAPIVersions
+	}
+	if err := checkAPIVersion(c.r, c.segments, versions); err != nil {
 		return h, reply{}, err
 	}
 	if err := e.checkScope(rt, c); err != nil {
@@ -209,12 +218,11 @@ func throttled(v *verdict) *armError {
 	return e
 }
 
-func checkAPIVersion(r *http.Request, segments []string) *armError {
+func checkAPIVersion(r *http.Request, segments []string, supported []string) *armError {
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
 		return errorf(http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 	}
-	supported := computeAPIVersions()
 	if !apiVersionShape.MatchString(v) {
 		return errorf(http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions are '%s'.", v, strings.Join(supported, ","))
 	}

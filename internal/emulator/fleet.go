@@ -40,15 +40,18 @@ type pool struct {
 	// id is the scale set's resource ID (Uniform).
 	id   string
 	next int // the next instance ID (Uniform)
+	// extra holds the tags written through the tags API.
+	extra map[string]string
 }
 
 // machine is one VM or scale-set instance of the emulated subscription.
 type machine struct {
-	seq      int    // creation order in the subscription: paging tokens
-	sim      string // the simulated fleet's name for it
-	name     string // Azure's
-	id       string // ARM resource ID
-	instance string // Uniform: the instance ID
+	extra    map[string]string // tags written through the tags API
+	seq      int               // creation order in the subscription: paging tokens
+	sim      string            // the simulated fleet's name for it
+	name     string            // Azure's
+	id       string            // ARM resource ID
+	instance string            // Uniform: the instance ID
 	pool     *pool
 	zone     string
 	created  time.Duration // virtual time of the allocation request

@@ -58,16 +58,7 @@ func (p *pool) billing() *armcompute.BillingProfile {
 	return &armcompute.BillingProfile{MaxPrice: to.Ptr(maxPrice)}
 }
 
-func (p *pool) tags() map[string]*string {
-	if len(p.cfg.Tags) == 0 {
-		return nil
-	}
-	out := make(map[string]*string, len(p.cfg.Tags))
-	for k, v := range p.cfg.Tags {
-		out[k] = to.Ptr(v)
-	}
-	return out
-}
+func (p *pool) tags() map[string]*string { return tags(p.cfg.Tags, p.extra) }
 
 func zones(z ...string) []*string {
 	var out []*string
@@ -133,7 +124,7 @@ func (e *Emulator) vmModel(m *machine, view bool) *armcompute.VirtualMachine {
 		props.InstanceView = e.vmInstanceView(m)
 	}
 	return &armcompute.VirtualMachine{ID: to.Ptr(m.id), Name: to.Ptr(m.name), Type: to.Ptr(typeVM),
-		Location: to.Ptr(e.fleet.location), Zones: zones(m.zone), Tags: p.tags(), Properties: props}
+		Location: to.Ptr(e.fleet.location), Zones: zones(m.zone), Tags: tags(p.cfg.Tags, m.extra), Properties: props}
 }
 
 // vmStatus is a VM as a statusOnly=true listing gives it: its identity
@@ -185,6 +176,6 @@ func (e *Emulator) instanceModel(m *machine, view bool) *armcompute.VirtualMachi
 		props.InstanceView = e.instanceView(m)
 	}
 	return &armcompute.VirtualMachineScaleSetVM{ID: to.Ptr(m.id), Name: to.Ptr(m.name), InstanceID: to.Ptr(m.instance),
-		Type: to.Ptr(typeInstance), Location: to.Ptr(e.fleet.location), Zones: zones(m.zone), Tags: m.pool.tags(),
+		Type: to.Ptr(typeInstance), Location: to.Ptr(e.fleet.location), Zones: zones(m.zone), Tags: tags(m.pool.cfg.Tags, m.extra),
 		SKU: &armcompute.SKU{Name: to.Ptr(m.pool.sku()), Tier: to.Ptr("Standard")}, Properties: props}
 }

@@ -312,3 +312,23 @@ func (w *World) ExpediteEviction(id string, at time.Duration) error {
 	w.q.push(ev{t: t, kind: kEvict, a: vi, gen: v.gen})
 	return nil
 }
+
+// ScaleOut asks a pool's autoscaler for n more VMs now, as a scale set's
+// capacity raised by hand or by another team: they are provisioned like
+// replacements, after the pool's provisioning latency, and replace nothing.
+func (w *World) ScaleOut(pool string, n int) error {
+	pi := int32(-1)
+	for i := range w.pools {
+		if w.pools[i].cfg.Name == pool {
+			pi = int32(i)
+		}
+	}
+	if pi < 0 {
+		return fmt.Errorf("scale out: no pool %q", pool)
+	}
+	for range n {
+		w.tickets = append(w.tickets, ticket{pool: pi})
+		w.q.push(ev{t: w.now, kind: kProvision, a: int32(len(w.tickets) - 1)})
+	}
+	return nil
+}

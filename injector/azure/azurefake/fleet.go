@@ -9,10 +9,14 @@
 package azurefake
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -106,6 +110,7 @@ type Fleet struct {
 	evictAfter time.Duration
 	never      map[string]bool
 	failList   int
+	tagCalls   []string
 }
 
 // New makes an empty subscription whose time is now (a test clock), listed
@@ -381,6 +386,9 @@ type errorTransport struct {
 }
 
 func (t *errorTransport) Do(req *http.Request) (*http.Response, error) {
+	if scope, ok := strings.CutSuffix(req.URL.Path, tagsSuffix); ok {
+		return t.f.serveTags(req, scope)
+	}
 	if req.Method == http.MethodGet && !strings.Contains(req.URL.Path, "fake_page") {
 		if req.URL.Query().Get("statusOnly") == "true" && t.f.takeFailure() {
 			return errorResponse(req, http.StatusInternalServerError, "InternalServerError", "injected failure"), nil
@@ -390,6 +398,117 @@ func (t *errorTransport) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return t.next.Do(req)
+}
+
+// tagsSuffix is the tags-at-scope API (Microsoft.Resources), which the
+// armcompute fake servers do not serve.
+const tagsSuffix = "/providers/Microsoft.Resources/tags/default"
+
+// serveTags reads (GET) or merges and deletes (PATCH) the tags of a VM or
+// scale set, as the tags-at-scope API does.
+func (f *Fleet) serveTags(req *http.Request, scope string) (*http.Response, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.advance()
+	f.tagCalls = append(f.tagCalls, req.Method+" "+scope)
+	var tags *map[string]string
+	if m := f.byID[key(scope)]; m != nil {
+		tags = &m.tags
+	}
+	for _, s := range f.sets {
+		if key(s.id) == key(scope) {
+			tags = &s.tags
+		}
+	}
+	if tags == nil {
+		return errorResponse(req, http.StatusNotFound, "ResourceNotFound", "no resource "+scope), nil
+	}
+	if req.Method == http.MethodPatch {
+		var body struct {
+			Operation  string `json:"operation"`
+			Properties struct {
+				Tags map[string]string `json:"tags"`
+			} `json:"properties"`
+		}
+		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+			return errorResponse(req, http.StatusBadRequest, "InvalidRequestContent", err.Error()), nil
+		}
+		next := maps.Clone(*tags)
+		if next == nil {
+			next = map[string]string{}
+		}
+		for k, v := range body.Properties.Tags {
+			switch body.Operation {
+			case "Merge":
+				next[k] = v
+			case "Delete":
+				if next[k] == v {
+					delete(next, k)
+				}
+			default:
+				return errorResponse(req, http.StatusBadRequest, "InvalidOperation", body.Operation), nil
+			}
+		}
+		*tags = next
+	} else if req.Method != http.MethodGet {
+		return errorResponse(req, http.StatusMethodNotAllowed, "MethodNotAllowed", req.Method), nil
+	}
+	var out struct {
+		ID         string `json:"id"`
+		Properties struct {
+			Tags map[string]string `json:"tags"`
+		} `json:"properties"`
+	}
+	out.ID = scope + tagsSuffix
+	out.Properties.Tags = *tags
+	raw, _ := json.Marshal(out)
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(raw)), Request: req}, nil
+}
+
+// TagCalls lists the tag requests served, as "METHOD resource-id".
+func (f *Fleet) TagCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.tagCalls)
+}
+
+// SetTag sets one tag on a VM or scale set now, as another run or a person
+// would.
+func (f *Fleet) SetTag(id, k, v string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	set := func(tags *map[string]string) {
+		next := maps.Clone(*tags)
+		if next == nil {
+			next = map[string]string{}
+		}
+		next[k] = v
+		*tags = next
+	}
+	if m := f.byID[key(id)]; m != nil {
+		set(&m.tags)
+	}
+	for _, s := range f.sets {
+		if key(s.id) == key(id) {
+			set(&s.tags)
+		}
+	}
+}
+
+// Tags returns a VM's or scale set's tags now.
+func (f *Fleet) Tags(id string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m := f.byID[key(id)]; m != nil {
+		return maps.Clone(m.tags)
+	}
+	for _, s := range f.sets {
+		if key(s.id) == key(id) {
+			return maps.Clone(s.tags)
+		}
+	}
+	return nil
 }
 
 func (f *Fleet) takeFailure() bool {
