@@ -339,6 +339,9 @@ func timelineEntries(r *Report) []timelineEntry {
 		if p.PlannedCost > 0 {
 			line += ", planned cost " + fmtUSD(p.PlannedCost)
 		}
+		if p.Digest != "" {
+			line += ", digest " + strings.TrimPrefix(p.Digest, "sha256:")[:min(12, len(strings.TrimPrefix(p.Digest, "sha256:")))]
+		}
 		add(0, "%s", line)
 	}
 	for _, w := range r.Waves {

@@ -170,6 +170,8 @@ func describe(e *journal.Event) (level logLevel, text string, ok bool) {
 			return levelInfo, fmt.Sprintf("wave %s fired: %s", e.Wave, e.Reason), true
 		}
 		return levelInfo, fmt.Sprintf("wave %s fired: %s: %s picked", e.Wave, e.Reason, plural(e.Count, "VM")), true
+	case journal.PlanExtended:
+		return levelWarn, fmt.Sprintf("outside the plan, admitted: %s%s joined after the plan (wave %s, newInstances: include)", e.VM, where, e.Wave), true
 	case journal.EvictionRequested:
 		return levelInfo, fmt.Sprintf("eviction requested: %s%s (wave %s)", e.VM, where, e.Wave), true
 	case journal.EvictionBlocked:
