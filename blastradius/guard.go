@@ -106,6 +106,9 @@ type State struct {
 	// JournalErr is the journal's write error: once the run cannot record
 	// what it does, it does nothing more.
 	JournalErr error
+
+	// inPool and inZone count InFlight by pool and zone (Land, Recover).
+	inPool, inZone map[string]int
 }
 
 // Flight is an eviction requested and not yet recovered from.
@@ -114,16 +117,33 @@ type Flight struct {
 }
 
 func (s *State) inFlight(pool, zone string) (total, inPool, inZone int) {
-	for _, f := range s.InFlight {
-		total++
-		if f.Pool == pool {
-			inPool++
-		}
-		if f.Zone == zone {
-			inZone++
-		}
+	return len(s.InFlight), s.inPool[pool], s.inZone[zone]
+}
+
+// Land records an eviction in flight, keeping the per-pool and per-zone
+// counts that the share limits read (a scan of every flight per check
+// would make a wave of n evictions cost n²).
+func (s *State) Land(key string, f Flight) {
+	if _, ok := s.InFlight[key]; ok {
+		return
 	}
-	return
+	if s.inPool == nil {
+		s.inPool, s.inZone = map[string]int{}, map[string]int{}
+	}
+	s.InFlight[key] = f
+	s.inPool[f.Pool]++
+	s.inZone[f.Zone]++
+}
+
+// Recover ends a flight.
+func (s *State) Recover(key string) {
+	f, ok := s.InFlight[key]
+	if !ok {
+		return
+	}
+	delete(s.InFlight, key)
+	s.inPool[f.Pool]--
+	s.inZone[f.Zone]--
 }
 
 // Check decides one eviction. It never changes anything.

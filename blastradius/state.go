@@ -86,7 +86,7 @@ func (g *Guard) Allow(t injector.Target, at time.Duration) *Refusal {
 	}
 	g.st.Requested++
 	g.st.InWave[t.Key()] = true
-	g.st.InFlight[t.Key()] = Flight{Pool: t.Pool, Zone: t.Zone}
+	g.st.Land(t.Key(), Flight{Pool: t.Pool, Zone: t.Zone})
 	g.st.Healthy[t.Pool]--
 	g.st.Recent = append(g.st.Recent, at)
 	// Only the last minute matters for the rate.
@@ -102,9 +102,9 @@ func (g *Guard) Emit(e *journal.Event) {
 	switch e.Type {
 	case journal.VMRunning:
 		if e.Replaces != "" {
-			delete(g.st.InFlight, injector.Key(e.Replaces))
+			g.st.Recover(injector.Key(e.Replaces))
 		}
 	case journal.EvictionFailed:
-		delete(g.st.InFlight, injector.Key(e.VM))
+		g.st.Recover(injector.Key(e.VM))
 	}
 }

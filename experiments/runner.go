@@ -183,7 +183,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.bus.Emit(&journal.Event{Type: journal.RunStarted, Run: r.runInfo()})
 	if err := r.w.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return r.stopped(), nil
+		}
 		return r.finish(journal.StatusFailed, err.Error()), err
+	}
+	if ctx.Err() != nil { // a signal during the setup: nothing was planned
+		return r.stopped(), nil
 	}
 	res, err := r.plan(ctx)
 	if err != nil || res.Refused {
@@ -342,8 +348,7 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 	stopAt := r.end
 	for now := r.w.Now(); now < stopAt; now = r.w.Now() {
 		if ctx.Err() != nil {
-			r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "signal", Reason: "stopped by a signal (kill switch)"})
-			return r.finish(journal.StatusAborted, "stopped by a signal"), nil
+			return r.stopped(), nil
 		}
 		if err := r.journalErr(); err != nil {
 			return r.journalFailed(err), nil
@@ -530,6 +535,12 @@ func (r *runner) observe(e *journal.Event) {
 	case journal.Sampled:
 		r.progress.Backlog, r.progress.Running = e.Sample.Backlog, e.Sample.Running
 	}
+}
+
+// stopped ends a run that the kill switch stopped.
+func (r *runner) stopped() Result {
+	r.bus.Emit(&journal.Event{T: r.w.Now().Seconds(), Type: journal.Aborted, Code: "signal", Reason: "stopped by a signal (kill switch)"})
+	return r.finish(journal.StatusAborted, "stopped by a signal")
 }
 
 func (r *runner) journalErr() error {

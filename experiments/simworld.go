@@ -26,8 +26,8 @@ func NewSimWorld(sc *scenarios.Scenario, sink journal.Sink, opts sim.Options) (W
 	return simWorld{w}, nil
 }
 
-func (s simWorld) Start(context.Context) error {
-	s.World.Start()
+func (s simWorld) Start(ctx context.Context) error {
+	s.World.StartContext(ctx)
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"github.com/spotdrill/spotdrill/internal/textsafe"
+
 	"cmp"
 	"errors"
 	"fmt"
@@ -26,6 +28,8 @@ type Problem struct {
 
 // String prints "file:line:col: field: what is wrong (expected ...)",
 // leaving out the parts the problem does not have.
+// Its text is escaped (internal/textsafe): a file name, a field path or a
+// message quoting a value from the file never reaches a terminal raw.
 func (p Problem) String() string {
 	var b strings.Builder
 	file := p.File
@@ -42,7 +46,7 @@ func (p Problem) String() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Msg)
-	return b.String()
+	return textsafe.Clean(b.String())
 }
 
 // Errors is every problem found in a scenario. Parse and Load return it as

@@ -1,11 +1,13 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/goccy/go-yaml"
 )
@@ -13,17 +15,29 @@ import (
 // Load reads, decodes, defaults and validates the scenario file at path.
 // Any error is an *Errors listing every problem found.
 func Load(path string) (*Scenario, error) {
-	data, err := readFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(data, path)
+	sc, _, err := LoadContext(context.Background(), path)
+	return sc, err
 }
 
-// readFile reads a scenario file, refusing one over MaxFileSize before
-// reading it.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// LoadContext is Load that also returns the bytes it read, once, and gives
+// up when ctx is cancelled (a signal) even while a pipe or FIFO has not
+// written yet.
+func LoadContext(ctx context.Context, path string) (*Scenario, []byte, error) {
+	data, err := ReadFile(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err := Parse(data, path)
+	return sc, data, err
+}
+
+// ReadFile reads a scenario once, through the MaxFileSize limit: a regular
+// file is refused by its size before it is read; a pipe, a FIFO or a
+// device is read as a stream up to one byte past the limit. Opening never
+// waits for a FIFO's writer, and a read that waits is given up when ctx is
+// cancelled. A directory is an error.
+func ReadFile(ctx context.Context, path string) ([]byte, error) {
+	f, err := openNonBlocking(path)
 	if err != nil {
 		return nil, openProblem(path, err)
 	}
@@ -32,17 +46,25 @@ func readFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, openProblem(path, err)
 	}
-	if info.IsDir() {
+	switch mode := info.Mode(); {
+	case mode.IsDir():
 		return nil, fileProblem(path, "is a directory (expected a scenario YAML file)")
-	}
-	if info.Size() > MaxFileSize {
+	case mode.IsRegular() && info.Size() > MaxFileSize:
 		return nil, fileProblem(path, "scenario file is %s, larger than the 1 MiB limit (expected a scenario file under 1 MiB)", formatSize(info.Size()))
 	}
-	// The file may grow between Stat and Read: read one byte past the limit
-	// so that Parse still refuses it.
+	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
+	defer stop()
+	// One byte past the limit, so that Parse refuses a file that grew or a
+	// stream that goes on.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fileProblem(path, "reading was stopped by a signal before the file ended")
+		}
 		return nil, openProblem(path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fileProblem(path, "scenario is larger than the 1 MiB limit (expected a scenario file under 1 MiB)")
 	}
 	return data, nil
 }

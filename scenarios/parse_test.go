@@ -309,7 +309,7 @@ func TestLoadBad(t *testing.T) {
 				"22:62: fleet.pools[0].fallback.maxInstances: -1 is negative (expected 0 for no cap, or a number of VMs)",
 				"22:74: fleet.pools[0].fallback.budget: -5 is not an amount (expected 0 or more USD)",
 				"28:12: workload.jobs.count: 20000000 jobs are more than the simulator holds (expected 1 to 10000000)",
-				"29:18: workload.jobs.ratePerHour: -1 is not an arrival rate (expected 0 to submit every job at the start, or jobs per hour)",
+				"29:18: workload.jobs.ratePerHour: -1 is not an arrival rate (expected 0 to submit every job at the start, or up to 10000000 jobs per hour)",
 				"32:15: workload.checkpoint.interval: -1m is negative (expected 0s or more)",
 				`33:14: workload.checkpoint.storage: "s3" is not valid (expected one of durable, local)`,
 				`34:13: workload.onNotice: "panic" is not valid (expected one of ignore, drain, checkpoint)`,
@@ -509,19 +509,21 @@ func TestParseQuotedEscapes(t *testing.T) {
 	data := strings.Join([]string{
 		`apiVersion: "spotdrill.dev/v1"`,
 		`kind: "Game\u0044ay"`,
-		`metadata: {name: "caf\u00e9 \"quoted\" \\ tab\t"}`,
+		`metadata: {name: "caf\u0065-\x32"}`,
 		`duration: "\x32h"`,
 		`target: {provider: sim}`,
 		`fleet: {pools: [{name: p, priority: Spot, capacity: 1}], evictionRate: "5\u0025"}`,
 		`slos:`,
 		`  - objective: "ttr.p95 \u003c= 2m"`,
+		`    name: "caf\u00e9 \"quoted\" \\ done"`,
 		`  - objective: "jobs.successRate \u003e= 99%"`,
 		``,
 	}, "\n")
 	s, err := Parse([]byte(data), "esc.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, Kind, s.Kind)
-	assert.Equal(t, "café \"quoted\" \\ tab\t", s.Metadata.Name)
+	assert.Equal(t, "cafe-2", s.Metadata.Name)
+	assert.Equal(t, "café \"quoted\" \\ done", s.SLOs[0].Name)
 	assert.Equal(t, 2*time.Hour, s.Duration.D())
 	assert.InDelta(t, 0.05, float64(s.Fleet.EvictionRate), 1e-12)
 	assert.Equal(t, "ttr.p95 <= 2m", s.SLOs[0].Objective.Raw)

@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -146,6 +147,9 @@ func constrain(s *jsonschema.Schema) error {
 		{"Checkpoint", "storage", []any{StorageDurable, StorageLocal}},
 		{"Fault", "type", []any{FaultCapacityShortage, FaultPriceSpike, FaultShortNotice, FaultZoneOutage}},
 	}
+	if err := bound(s); err != nil {
+		return err
+	}
 	for _, e := range enums {
 		owner := s
 		if e.def != "" {
@@ -160,6 +164,62 @@ func constrain(s *jsonschema.Schema) error {
 		}
 		prop.Enum = e.values
 	}
+	return nil
+}
+
+// bound puts the validator's limits into the schema, so that editors show
+// them: each count's maximum, the waves' number, the name's pattern.
+func bound(s *jsonschema.Schema) error {
+	maxima := []struct {
+		def, prop string
+		max       int
+	}{
+		{"Pool", "capacity", MaxPoolCapacity},
+		{"Pool", "slots", MaxSlots},
+		{"Zone", "spotCapacity", MaxCount},
+		{"Fallback", "maxInstances", MaxPoolCapacity},
+		{"Jobs", "count", MaxJobs},
+		{"Jobs", "ratePerHour", MaxRatePerHour},
+		{"Workload", "maxAttempts", MaxCount},
+		{"Fault", "capacity", MaxCount},
+		{"BlastRadius", "maxEvictions", MaxCount},
+		{"BlastRadius", "maxInFlight", MaxCount},
+		{"BlastRadius", "maxPerMinute", MaxCount},
+	}
+	prop := func(def, name string) (*jsonschema.Schema, error) {
+		owner := s
+		if def != "" {
+			owner = s.Definitions[def]
+		}
+		if owner == nil || owner.Properties == nil {
+			return nil, fmt.Errorf("JSON Schema: no definition %q", def)
+		}
+		p, ok := owner.Properties.Get(name)
+		if !ok {
+			return nil, fmt.Errorf("JSON Schema: %s has no property %q", def, name)
+		}
+		return p, nil
+	}
+	for _, m := range maxima {
+		p, err := prop(m.def, m.prop)
+		if err != nil {
+			return err
+		}
+		p.Maximum = json.Number(strconv.Itoa(m.max))
+	}
+	waves, err := prop("", "waves")
+	if err != nil {
+		return err
+	}
+	n := uint64(MaxWaves)
+	waves.MaxItems = &n
+	name, err := prop("Metadata", "name")
+	if err != nil {
+		return err
+	}
+	l := uint64(MaxNameLen)
+	name.MaxLength = &l
+	name.Pattern = `^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$`
 	return nil
 }
 

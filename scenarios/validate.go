@@ -1,16 +1,90 @@
 package scenarios
 
 import (
+	"github.com/spotdrill/spotdrill/internal/textsafe"
+
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// MaxJobs caps workload.jobs.count: the simulator keeps every job in memory.
-const MaxJobs = 10_000_000
+// NameRule is what a name that goes into file names, lock names and tags
+// may be: like a Kubernetes label value.
+const NameRule = "1 to 63 characters: lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or a digit"
+
+// MaxNameLen bounds metadata.name.
+const MaxNameLen = 63
+
+// CheckName says what is wrong with a name used in paths (the journal's
+// folder), lock files and tags, or "" when it is fine. Such a name can
+// never climb out of its folder: it has no '/', no '\\' and cannot be "..".
+func CheckName(name string) string {
+	if len(name) > MaxNameLen {
+		return fmt.Sprintf("is %d characters long", len(name))
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
+			return fmt.Sprintf("has %s at byte %d", strconv.QuoteRune(r), i)
+		}
+	}
+	first, last := name[0], name[len(name)-1]
+	if !isAlnum(first) || !isAlnum(last) {
+		return "does not start and end with a letter or a digit"
+	}
+	return ""
+}
+
+// Bounds of the other names: pools, zones and waves (MaxLabelLen), SLO
+// names (MaxTextLen). They reach reports, the console and journals, never
+// paths, so any printable text is fine.
+const (
+	MaxLabelLen = 63
+	MaxTextLen  = 200
+)
+
+// label checks a name that people read: printable (no control or
+// formatting character, valid UTF-8) and bounded.
+func (v *validator) label(field, name string, max int) {
+	switch {
+	case !textsafe.Safe(name):
+		v.add(field, "%s has characters that are not printable (expected printable text)", textsafe.Quote(name))
+	case utf8.RuneCountInString(name) > max:
+		v.add(field, "is %d characters long (expected at most %d)", utf8.RuneCountInString(name), max)
+	}
+}
+
+func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
+
+// Bounds on the numbers of a scenario: generous for real game days, and
+// small enough that no scenario can make the simulator allocate without
+// bound. docs/scenarios.md states them; the JSON Schema carries them.
+const (
+	// MaxJobs caps workload.jobs.count: the simulator keeps every job in
+	// memory.
+	MaxJobs = 10_000_000
+	// MaxPoolCapacity caps one pool; MaxFleet all pools together.
+	MaxPoolCapacity = 100_000
+	MaxFleet        = 200_000
+	// MaxSlots caps the jobs one VM runs at once; MaxFleetSlots the slots
+	// of the whole fleet at its planned size.
+	MaxSlots      = 1_000
+	MaxFleetSlots = 10_000_000
+	// MaxWaves caps the waves of a game day.
+	MaxWaves = 10_000
+	// MaxRunDuration caps duration; MaxDuration any other duration.
+	MaxRunDuration = 90 * 24 * time.Hour
+	MaxDuration    = 365 * 24 * time.Hour
+	// MaxRatePerHour caps job arrivals.
+	MaxRatePerHour = 10_000_000
+	// MaxCount caps the other counts (capacities of faults and zones,
+	// blast-radius counts, attempts).
+	MaxCount = 10_000_000
+)
 
 // Validate checks a defaulted scenario and returns every problem found, each
 // naming its field; Parse adds the line and column. It also parses the
@@ -52,8 +126,13 @@ func (v *validator) header() {
 	v.exact("kind", s.Kind, Kind)
 	if strings.TrimSpace(s.Metadata.Name) == "" {
 		v.add("metadata.name", "missing (expected a name for the game day)")
+	} else if why := CheckName(s.Metadata.Name); why != "" {
+		v.add("metadata.name", "%s %s (expected %s)", textsafe.Quote(s.Metadata.Name), why, NameRule)
 	}
 	v.positive("duration", s.Duration, "a run length like 2h")
+	if s.Duration.D() > MaxRunDuration {
+		v.add("duration", "%s is longer than %s (expected a game day of at most 90 days)", s.Duration, FormatDuration(MaxRunDuration))
+	}
 	if _, err := time.Parse(time.RFC3339, s.Start); err != nil {
 		v.add("start", "%q is not a time (expected an RFC 3339 time like %s)", s.Start, DefaultStart)
 	}
@@ -122,8 +201,13 @@ func (v *validator) fleet() {
 			v.add(field+".name", "missing (expected a zone name like \"1\")")
 		case v.zones[z.Name]:
 			v.add(field+".name", "zone %q is declared twice (expected unique zone names)", z.Name)
+		default:
+			v.label(field+".name", z.Name, MaxLabelLen)
 		}
 		v.zones[z.Name] = true
+		if z.SpotCapacity != nil && *z.SpotCapacity > MaxCount {
+			v.add(field+".spotCapacity", "%d is more than %d", *z.SpotCapacity, MaxCount)
+		}
 		if z.SpotCapacity != nil && *z.SpotCapacity < 0 {
 			v.add(field+".spotCapacity", "%d is negative (expected 0 or more VMs)", *z.SpotCapacity)
 		}
@@ -144,19 +228,35 @@ func (v *validator) fleet() {
 		case v.pools[p.Name] != nil:
 			v.add(field+".name", "pool %q is declared twice (expected unique pool names)", p.Name)
 		default:
+			v.label(field+".name", p.Name, MaxLabelLen)
 			v.pools[p.Name] = p
 		}
 	}
 	declared := len(f.Zones) > 0
+	vms, slots := 0, 0
 	for i := range f.Pools {
-		v.pool(fmt.Sprintf("fleet.pools[%d]", i), &f.Pools[i], declared)
+		p := &f.Pools[i]
+		v.pool(fmt.Sprintf("fleet.pools[%d]", i), p, declared)
+		if p.Capacity > 0 && p.Capacity <= MaxPoolCapacity && p.Slots > 0 && p.Slots <= MaxSlots {
+			vms += p.Capacity
+			slots += p.Capacity * p.Slots
+		}
+	}
+	switch {
+	case vms > MaxFleet:
+		v.add("fleet.pools", "the pools hold %d VMs together (expected at most %d)", vms, MaxFleet)
+	case slots > MaxFleetSlots:
+		v.add("fleet.pools", "the pools run %d jobs at once together, capacity times slots (expected at most %d)", slots, MaxFleetSlots)
 	}
 }
 
 func (v *validator) pool(field string, p *Pool, zonesDeclared bool) {
 	v.oneOf(field+".priority", p.Priority, PrioritySpot, PriorityRegular)
-	if p.Capacity < 0 {
+	switch {
+	case p.Capacity < 0:
 		v.add(field+".capacity", "%d is negative (expected 0 or more VMs)", p.Capacity)
+	case p.Capacity > MaxPoolCapacity:
+		v.add(field+".capacity", "%d VMs are more than a pool may have (expected at most %d)", p.Capacity, MaxPoolCapacity)
 	}
 	seen := map[string]bool{}
 	for j, z := range p.Zones {
@@ -180,8 +280,11 @@ func (v *validator) pool(field string, p *Pool, zonesDeclared bool) {
 	}
 	v.money(field+".spotPrice", p.SpotPrice)
 	v.money(field+".onDemandPrice", p.OnDemandPrice)
-	if p.Slots < 1 {
+	switch {
+	case p.Slots < 1:
 		v.add(field+".slots", "%d is less than 1 (expected the number of jobs a VM runs at once, 1 or more)", p.Slots)
+	case p.Slots > MaxSlots:
+		v.add(field+".slots", "%d is more than a VM runs at once (expected 1 to %d)", p.Slots, MaxSlots)
 	}
 	if p.Provisioning.Latency != nil {
 		v.dist(field+".provisioning.latency", *p.Provisioning.Latency)
@@ -215,6 +318,9 @@ func (v *validator) fallback(field string, p *Pool) {
 	if fb.AfterFailures < 0 {
 		v.add(field+".afterFailures", "%d is negative (expected the number of failed allocations before falling back, 1 or more)", fb.AfterFailures)
 	}
+	if fb.MaxInstances > MaxPoolCapacity {
+		v.add(field+".maxInstances", "%d is more than a pool may have (expected at most %d)", fb.MaxInstances, MaxPoolCapacity)
+	}
 	if fb.MaxInstances < 0 {
 		v.add(field+".maxInstances", "%d is negative (expected 0 for no cap, or a number of VMs)", fb.MaxInstances)
 	}
@@ -232,8 +338,8 @@ func (v *validator) workload() {
 	case j.Count > MaxJobs:
 		v.add("workload.jobs.count", "%d jobs are more than the simulator holds (expected 1 to %d)", j.Count, MaxJobs)
 	}
-	if r := w.Jobs.RatePerHour; !(r >= 0) || math.IsInf(r, 1) {
-		v.add("workload.jobs.ratePerHour", "%v is not an arrival rate (expected 0 to submit every job at the start, or jobs per hour)", r)
+	if r := w.Jobs.RatePerHour; !(r >= 0) || r > MaxRatePerHour {
+		v.add("workload.jobs.ratePerHour", "%v is not an arrival rate (expected 0 to submit every job at the start, or up to %d jobs per hour)", r, MaxRatePerHour)
 	}
 	v.dist("workload.jobs.duration", w.Jobs.Duration)
 	v.positive("workload.queue.visibilityTimeout", w.Queue.VisibilityTimeout, "a lease like 5m")
@@ -244,12 +350,19 @@ func (v *validator) workload() {
 	v.nonNegative("workload.restartCost", w.RestartCost)
 	v.oneOf("workload.onNotice", w.OnNotice, OnNoticeIgnore, OnNoticeDrain, OnNoticeCheckpoint)
 	v.nonNegative("workload.drainTime", w.DrainTime)
+	if w.MaxAttempts > MaxCount {
+		v.add("workload.maxAttempts", "%d is more than %d", w.MaxAttempts, MaxCount)
+	}
 	if w.MaxAttempts < 0 {
 		v.add("workload.maxAttempts", "%d is negative (expected 0 for no limit, or a number of attempts)", w.MaxAttempts)
 	}
 }
 
 func (v *validator) waves() {
+	if n := len(v.s.Waves); n > MaxWaves {
+		v.add("waves", "%d waves are more than a game day may have (expected at most %d)", n, MaxWaves)
+		return
+	}
 	names := map[string]bool{}
 	for i := range v.s.Waves {
 		w := &v.s.Waves[i]
@@ -259,6 +372,8 @@ func (v *validator) waves() {
 			v.add(field+".name", "missing (expected a name for the wave)")
 		case names[w.Name]:
 			v.add(field+".name", "wave %q is declared twice (expected unique wave names)", w.Name)
+		default:
+			v.label(field+".name", w.Name, MaxLabelLen)
 		}
 		names[w.Name] = true
 		v.waveTime(field+".at", w.At)
@@ -332,6 +447,8 @@ func (v *validator) fault(field string, f *Fault) {
 			v.add(field+".capacity", "missing (expected the Spot capacity left in each zone, 0 or more VMs)")
 		case *f.Capacity < 0:
 			v.add(field+".capacity", "%d is negative (expected the Spot capacity left in each zone, 0 or more VMs)", *f.Capacity)
+		case *f.Capacity > MaxCount:
+			v.add(field+".capacity", "%d is more than %d", *f.Capacity, MaxCount)
 		}
 	case FaultPriceSpike:
 		if !(f.Price > 0) || math.IsInf(f.Price, 1) {
@@ -386,6 +503,9 @@ func (v *validator) blastRadius() {
 	}{{"maxEvictions", "evictions", b.MaxEvictions}, {"maxInFlight", "evictions", b.MaxInFlight}, {"maxPerMinute", "evictions per minute", b.MaxPerMinute}} {
 		if c.n != nil && *c.n < 0 {
 			v.add("blastRadius."+c.field, "%d is negative (expected 0 or more %s)", *c.n, c.what)
+		}
+		if c.n != nil && *c.n > MaxCount {
+			v.add("blastRadius."+c.field, "%d is more than %d (expected at most %d %s)", *c.n, MaxCount, MaxCount, c.what)
 		}
 	}
 	for _, c := range []struct {
@@ -447,6 +567,8 @@ func (v *validator) conditions() {
 		v.condition(field+".objective", &slo.Objective)
 		if slo.Name != "" && names[slo.Name] {
 			v.add(field+".name", "SLO %q is declared twice (expected unique SLO names)", slo.Name)
+		} else if slo.Name != "" {
+			v.label(field+".name", slo.Name, MaxTextLen)
 		}
 		names[slo.Name] = true
 	}

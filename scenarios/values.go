@@ -29,8 +29,8 @@ func ParseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err == nil {
-			if n > 365*100 || n < -365*100 {
-				return 0, fmt.Errorf("duration %q is out of range", s)
+			if n > 365 || n < -365 {
+				return 0, fmt.Errorf("duration %q is longer than a year (expected at most 365d)", s)
 			}
 			return time.Duration(n) * 24 * time.Hour, nil
 		}
@@ -38,6 +38,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	v, err := time.ParseDuration(s)
 	if err != nil {
 		return 0, fmt.Errorf("invalid duration %q (expected a duration like 90s, 5m, 1h30m)", s)
+	}
+	if v > MaxDuration || v < -MaxDuration {
+		return 0, fmt.Errorf("duration %q is longer than a year (expected at most 8760h)", s)
 	}
 	return v, nil
 }

@@ -93,8 +93,10 @@ func TestLibraryScenarios(t *testing.T) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			journalPath := filepath.Join(t.TempDir(), "journal.jsonl")
-			r := spotdrill(t, "run", library(t, name), "--journal", journalPath)
+			dir := t.TempDir()
+			journalPath := filepath.Join(dir, "journal.jsonl")
+			live := filepath.Join(dir, "live.json")
+			r := spotdrill(t, "run", library(t, name), "--journal", journalPath, "--report", "json", "-o", live)
 			expected, known := want[name]
 			require.True(t, known, "add %s to the expected exit codes", name)
 			require.Equal(t, expected, r.code, "stderr: %s\nstdout: %s", r.stderr, r.stdout)
@@ -106,6 +108,17 @@ func TestLibraryScenarios(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
 			require.Contains(t, lines[0], `"type":"run.started"`)
 			require.Contains(t, lines[len(lines)-1], `"type":"run.ended"`)
+
+			// One pass: the run's report comes from the accumulator that
+			// watched it, and equals the report read back from the journal.
+			reread := filepath.Join(dir, "reread.json")
+			rr := spotdrill(t, "report", journalPath, "--format", "json", "-o", reread)
+			require.Contains(t, []int{ExitOK, ExitSLO}, rr.code, rr.stderr)
+			a, err := os.ReadFile(live)
+			require.NoError(t, err)
+			b, err := os.ReadFile(reread)
+			require.NoError(t, err)
+			require.JSONEq(t, string(b), string(a))
 		})
 	}
 }

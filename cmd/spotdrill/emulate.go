@@ -123,7 +123,7 @@ func emulateRun(ctx context.Context, opts *EmulateOptions) error {
 	if err := opts.check(); err != nil {
 		return withCode(ExitInvalid, err)
 	}
-	sc, err := scenarios.Load(opts.Scenario)
+	sc, _, err := loadScenario(opts.Scenario)
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}

@@ -62,7 +62,7 @@ func planRun(opts *PlanOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return withCode(ExitInvalid, fmt.Errorf("--output %q: expected text or json", opts.Output))
 	}
-	sc, err := scenarios.Load(opts.File)
+	sc, _, err := loadScenario(opts.File)
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"github.com/spotdrill/spotdrill/internal/textsafe"
+
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -92,11 +95,11 @@ func Execute(args []string, ios *IOStreams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(ios.Err, "spotdrill:", ee.err)
+			printError(ios, ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(ios.Err, "spotdrill:", err)
+	printError(ios, err)
 	// Cobra's own argument and flag errors are the user's input.
 	if isUsageError(err) {
 		return ExitInvalid
@@ -116,4 +119,14 @@ func isUsageError(err error) bool {
 		}
 	}
 	return false
+}
+
+// printError is where every error reaches the terminal: each line of it
+// escaped, since errors quote names, tags and answers from outside.
+func printError(ios *IOStreams, err error) {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = textsafe.Clean(l)
+	}
+	fmt.Fprintln(ios.Err, "spotdrill:", strings.Join(lines, "\n"))
 }

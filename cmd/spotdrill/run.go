@@ -19,6 +19,7 @@ import (
 	"github.com/spotdrill/spotdrill/experiments"
 	"github.com/spotdrill/spotdrill/injector"
 	"github.com/spotdrill/spotdrill/internal/runlock"
+	"github.com/spotdrill/spotdrill/internal/sim"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/reports"
 	"github.com/spotdrill/spotdrill/scenarios"
@@ -112,16 +113,19 @@ func runRun(opts *RunOptions) error {
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}
-	raw, err := os.ReadFile(opts.File)
-	if err != nil {
-		return withCode(ExitInvalid, fmt.Errorf("scenario: %w", err))
-	}
-	sc, err := scenarios.Load(opts.File)
+	sc, raw, err := loadScenario(opts.File)
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}
 	if opts.SeedSet {
 		sc.Seed = opts.Seed
+	}
+	if sc.Target.Provider == scenarios.ProviderSim {
+		// Before anything is allocated or written: a fleet that would not
+		// fit in memory is the scenario's problem, told with the estimate.
+		if err := sim.CheckMemory(sc); err != nil {
+			return withCode(ExitInvalid, fmt.Errorf("%s: %w", opts.File, err))
+		}
 	}
 	if console && sc.Target.Provider != scenarios.ProviderSim {
 		return withCode(ExitInvalid, fmt.Errorf("%s: the live console plays simulated game days; run Azure scenarios with --no-tui", opts.File))
@@ -177,10 +181,9 @@ func runRun(opts *RunOptions) error {
 		}
 		return withCode(ExitRefused, fmt.Errorf("%s; nothing was evicted", res.Reason))
 	}
-	rep, err := reports.Load(path)
-	if err != nil {
-		return withCode(ExitInternal, err)
-	}
+	// The summary and reports come from the accumulator that watched the
+	// run: the journal is not read back (it may be a pipe or /dev/null).
+	rep := sess.live.Report()
 	g := reports.Grade(rep, sc.SLOs)
 	if err := tel.finish(rep, g); err != nil {
 		fmt.Fprintf(opts.IO.Err, "spotdrill: %v\n", err)
@@ -256,6 +259,14 @@ func (s *session) config(ctx context.Context) experiments.Config {
 	}
 }
 
+// loadScenario reads a scenario once, bounded, and gives up at the first
+// SIGINT or SIGTERM even while a pipe or FIFO keeps it waiting.
+func loadScenario(path string) (*scenarios.Scenario, []byte, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return scenarios.LoadContext(ctx, path)
+}
+
 // newRunID names a run for its lease tag: the scenario, the start, and a
 // random suffix so that two runs started in the same second differ.
 func newRunID(sc *scenarios.Scenario) string {
@@ -292,15 +303,20 @@ func openJournal(opts *RunOptions, sc *scenarios.Scenario) (string, *os.File, er
 	path := opts.Journal
 	if path == "" {
 		stamp := time.Now().UTC().Format("20060102-150405")
-		dir := filepath.Join(opts.RunsDir, fmt.Sprintf("%s-seed%d-%s", sc.Metadata.Name, sc.Seed, stamp))
+		name := fmt.Sprintf("%s-seed%d-%s", sc.Metadata.Name, sc.Seed, stamp)
 		// Two runs in the same second get folders of their own.
 		for i := 2; ; i++ {
-			if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) || i > 100 {
+			if _, err := os.Lstat(filepath.Join(opts.RunsDir, name)); errors.Is(err, fs.ErrNotExist) || i > 100 {
 				break
 			}
-			dir = filepath.Join(opts.RunsDir, fmt.Sprintf("%s-seed%d-%s-%d", sc.Metadata.Name, sc.Seed, stamp, i))
+			name = fmt.Sprintf("%s-seed%d-%s-%d", sc.Metadata.Name, sc.Seed, stamp, i)
 		}
-		path = filepath.Join(dir, "journal.jsonl")
+		// The scenario's name is checked to be an identifier; this keeps
+		// the folder inside the runs folder whatever a future rule allows.
+		if !filepath.IsLocal(name) || filepath.Base(name) != name {
+			return "", nil, withCode(ExitInvalid, fmt.Errorf("scenario name %q would put the journal outside %s", sc.Metadata.Name, opts.RunsDir))
+		}
+		path = filepath.Join(opts.RunsDir, name, "journal.jsonl")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", nil, withCode(ExitInternal, fmt.Errorf("journal: %w", err))
@@ -362,9 +378,9 @@ func (s *session) close(err error) error {
 // the kill switch: injection stops and the run closes its journal. A second
 // one exits at once, after flushing what is written.
 func playScenario(s *session) (experiments.Result, error) {
-	if err := s.start(); err != nil {
-		return experiments.Result{}, s.close(err)
-	}
+	// The kill switch is armed before the world is built, so that a
+	// signal during the setup of a large fleet stops the run as soon as
+	// the setup returns, with a closed journal, rather than killing it.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
@@ -381,6 +397,9 @@ func playScenario(s *session) (experiments.Result, error) {
 			os.Exit(ExitAborted)
 		}
 	}()
+	if err := s.start(); err != nil {
+		return experiments.Result{}, s.close(err)
+	}
 	progress := newProgressLine(s.opts)
 	cfg := s.config(ctx)
 	cfg.Progress = progress.update

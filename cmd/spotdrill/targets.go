@@ -93,7 +93,7 @@ func targetsRun(opts *TargetsOptions) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return withCode(ExitInvalid, fmt.Errorf("--output %q: expected text or json", opts.Output))
 	}
-	sc, err := scenarios.Load(opts.File)
+	sc, _, err := loadScenario(opts.File)
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}

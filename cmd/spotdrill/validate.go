@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/spotdrill/spotdrill/scenarios"
 )
 
 // NewCmdValidate checks scenario files and reports every problem at once.
@@ -21,7 +19,7 @@ any file has a problem.`,
 		RunE: func(_ *cobra.Command, files []string) error {
 			bad := 0
 			for _, f := range files {
-				sc, err := scenarios.Load(f)
+				sc, _, err := loadScenario(f)
 				if err != nil {
 					bad++
 					fmt.Fprintln(ios.Err, err)

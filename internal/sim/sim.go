@@ -11,6 +11,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -208,6 +209,9 @@ func New(sc *scenarios.Scenario, seed int64, sink journal.Sink, opts Options) (*
 	if sc.Fleet == nil {
 		return nil, fmt.Errorf("scenario %s: the simulated fleet needs a fleet section", sc.Metadata.Name)
 	}
+	if err := CheckMemory(sc); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Metadata.Name, err)
+	}
 	w := &World{
 		sink:    sink,
 		sc:      sc,
@@ -235,13 +239,15 @@ func New(sc *scenarios.Scenario, seed int64, sink journal.Sink, opts Options) (*
 	}
 	// Room for the fleet and a quarter more for replacements, so that a
 	// large fleet does not grow its tables by doubling.
-	vms := 0
+	vms, slots := 0, 0
 	for _, p := range sc.Fleet.Pools {
 		vms += p.Capacity
+		slots += p.Capacity * max(p.Slots, 1)
 	}
 	vms += vms / 4
+	slots += slots / 4
 	w.vms = make([]vm, 0, vms)
-	w.slots = make([]slot, 0, vms)
+	w.slots = make([]slot, 0, slots)
 	w.vmIdx = make(map[string]int32, vms)
 	w.buildWorkload()
 	return w, nil
@@ -368,10 +374,16 @@ func (w *World) buildWorkload() {
 
 // Start brings up the initial fleet at time zero and submits the first
 // jobs. Call it once, after the run's opening events.
-func (w *World) Start() {
+func (w *World) Start() { w.StartContext(context.Background()) }
+
+// StartContext is Start that stops bringing the fleet and the jobs up when
+// ctx is cancelled (a signal during the setup of a large scenario): the
+// world is then smaller but consistent, and the run ends at once.
+func (w *World) StartContext(ctx context.Context) {
 	if w.started {
 		return
 	}
+	stopped := func(i int) bool { return i&4095 == 4095 && ctx.Err() != nil }
 	w.started = true
 	nd := scenarios.Dist{Dist: scenarios.DistUniform, Min: scenarios.Duration(5 * time.Second), Max: scenarios.Duration(15 * time.Second)}
 	if w.sc.Fleet.NoticeDelay != nil {
@@ -380,7 +392,7 @@ func (w *World) Start() {
 	w.noticeDel = newSampler(nd)
 	for pi := range w.pools {
 		p := &w.pools[pi]
-		for i := 0; i < p.cfg.Capacity; i++ {
+		for i := 0; i < p.cfg.Capacity && !stopped(i); i++ {
 			z := p.zones[i%len(p.zones)]
 			v := w.newVM(int32(pi), z, false, "")
 			w.vms[v].initial = true
@@ -389,7 +401,7 @@ func (w *World) Start() {
 	}
 	if w.wl != nil {
 		if w.wl.Jobs.RatePerHour <= 0 {
-			for i := 0; i < w.wl.Jobs.Count; i++ {
+			for i := 0; i < w.wl.Jobs.Count && !stopped(i); i++ {
 				w.arrive()
 			}
 		} else {

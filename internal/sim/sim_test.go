@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -301,4 +302,22 @@ func TestAcknowledgedPreemptLandsEarly(t *testing.T) {
 	w, _ := startWorld(t, handScenario(1, scenarios.OnNoticeDrain))
 	require.Error(t, w.ExpediteEviction("spot-00001", time.Minute), "no notice yet")
 	require.ErrorIs(t, w.ExpediteEviction("nope", time.Minute), injector.ErrGone)
+}
+
+// TestMemoryEstimate: the largest fleet and workload that validation
+// allows is estimated, before anything is allocated, at a size a laptop
+// holds; a smaller machine gets a clear refusal.
+func TestMemoryEstimate(t *testing.T) {
+	sc := &scenarios.Scenario{Fleet: &scenarios.Fleet{Pools: []scenarios.Pool{{Capacity: 100, Slots: 2}}},
+		Workload: &scenarios.Workload{Jobs: scenarios.Jobs{Count: 1000}}}
+	small := EstimateMemory(sc)
+	require.Greater(t, small, uint64(1000*int(unsafe.Sizeof(job{}))))
+	sc.Fleet.Pools[0].Capacity, sc.Fleet.Pools[0].Slots = scenarios.MaxPoolCapacity, 100
+	sc.Fleet.Pools = append(sc.Fleet.Pools, scenarios.Pool{Capacity: scenarios.MaxPoolCapacity, Slots: 1})
+	sc.Workload.Jobs.Count = scenarios.MaxJobs
+	big := EstimateMemory(sc)
+	require.Greater(t, big, uint64(1<<30), "ten million jobs and slots take gigabytes")
+	require.Less(t, big, uint64(16<<30), "the validation caps keep the largest scenario on a laptop")
+	err := (&ErrTooLarge{Need: big, Have: 1 << 30}).Error()
+	require.Contains(t, err, "more than the 1.0 GiB this machine has available")
 }
