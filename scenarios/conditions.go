@@ -109,8 +109,8 @@ type Condition struct {
 }
 
 // UnmarshalYAML keeps the text for Validate.
-func (c *Condition) UnmarshalYAML(b []byte) error {
-	s, err := scalarString(b)
+func (c *Condition) UnmarshalYAML(unmarshal func(any) error) error {
+	s, err := scalarFrom(unmarshal)
 	if err != nil {
 		return err
 	}

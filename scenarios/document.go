@@ -20,12 +20,15 @@ const MaxFileSize = 1 << 20
 // with the square of the nesting depth and of the number of keys in one
 // mapping, and aliases can expand a small file into billions of nodes; these
 // caps keep any file of MaxFileSize parsing in well under a second. Real
-// scenarios nest about six levels and hold a few hundred keys.
+// scenarios nest about six levels and hold a few hundred keys, at most a few
+// dozen in one mapping; the largest allowed (MaxWaves one-line waves) holds
+// about 40,000.
 const (
 	maxTokens        = 200_000
 	maxDepth         = 64
-	maxKeys          = 10_000
-	maxExpandedNodes = 100_000
+	maxKeys          = 50_000
+	maxMappingKeys   = 2_000
+	maxExpandedNodes = 200_000
 )
 
 // document is a scenario's YAML syntax tree, checked to be one mapping of
@@ -50,7 +53,6 @@ func readDocument(data []byte, file string) (*document, *Errors) {
 	if err := safely(func() error { tokens = lexer.Tokenize(src); return nil }); err != nil {
 		return nil, fileProblem(file, "%v", err)
 	}
-	repairQuotedOrigins(tokens)
 	if p := checkTokens(tokens); p != nil {
 		p.File = file
 		return nil, newErrors([]Problem{*p})
@@ -96,25 +98,6 @@ func safely(f func() error) (err error) {
 	return f()
 }
 
-// repairQuotedOrigins works around a bug of the YAML scanner: the source
-// text it keeps for a double-quoted scalar loses the digits of \x, \u and
-// \U escapes ("\u003c=" becomes "\="), while the decoded value is right.
-// The decoder hands that source text to the value types' UnmarshalYAML, so
-// "ttr.p95 \u003c= 2m", as Go's JSON encoder writes it, would not parse.
-// Such tokens get their source rewritten from the decoded value.
-func repairQuotedOrigins(tokens token.Tokens) {
-	for _, tk := range tokens {
-		if tk.Type != token.DoubleQuoteType || !strings.Contains(tk.Origin, `\`) {
-			continue
-		}
-		quote := strings.IndexByte(tk.Origin, '"')
-		if quote < 0 {
-			continue
-		}
-		tk.Origin = tk.Origin[:quote] + quoteYAML(tk.Value)
-	}
-}
-
 // quoteYAML writes s as a YAML double-quoted scalar using only escapes that
 // the scanner keeps intact.
 func quoteYAML(s string) string {
@@ -154,21 +137,59 @@ func checkTokens(tokens token.Tokens) *Problem {
 		flow, keys int
 		lastLine   = -1
 		columns    []int
+		// Keys per mapping: flow mappings on a stack, block mappings by
+		// the column of their keys, reset when the block they are in ends
+		// or a new sequence entry starts a sibling mapping.
+		flowKeys  []int
+		blockKeys = map[int]int{}
+		prev      *token.Token
 	)
+	resetBelow := func(c int) {
+		for col := range blockKeys {
+			if col > c {
+				delete(blockKeys, col)
+			}
+		}
+	}
 	for _, tk := range tokens {
 		if tk.Type == token.CommentType || tk.Position == nil {
 			continue
 		}
 		first := tk.Position.Line != lastLine
 		lastLine = tk.Position.Line
+		if flow == 0 && first {
+			resetBelow(tk.Position.Column)
+		}
+		inMapping := 0
 		switch tk.Type {
-		case token.SequenceStartType, token.MappingStartType:
+		case token.MappingStartType:
+			flowKeys = append(flowKeys, 0)
 			flow++
-		case token.SequenceEndType, token.MappingEndType:
+		case token.SequenceStartType:
+			flow++
+		case token.MappingEndType:
+			if len(flowKeys) > 0 {
+				flowKeys = flowKeys[:len(flowKeys)-1]
+			}
 			flow = max(flow-1, 0)
+		case token.SequenceEndType:
+			flow = max(flow-1, 0)
+		case token.SequenceEntryType:
+			if flow == 0 {
+				resetBelow(tk.Position.Column)
+			}
 		case token.MappingValueType:
 			keys++
+			switch {
+			case flow > 0 && len(flowKeys) > 0:
+				flowKeys[len(flowKeys)-1]++
+				inMapping = flowKeys[len(flowKeys)-1]
+			case flow == 0 && prev != nil:
+				blockKeys[prev.Position.Column]++
+				inMapping = blockKeys[prev.Position.Column]
+			}
 		}
+		prev = tk
 		if flow == 0 && (first || tk.Type == token.SequenceEntryType || tk.Type == token.MappingKeyType) {
 			c := tk.Position.Column
 			for len(columns) > 0 && columns[len(columns)-1] >= c {
@@ -181,6 +202,8 @@ func checkTokens(tokens token.Tokens) *Problem {
 			return tokenProblem(tk, fmt.Sprintf("nesting is deeper than %d levels (expected a scenario nested a few levels deep)", maxDepth))
 		case keys > maxKeys:
 			return tokenProblem(tk, fmt.Sprintf("the file has more than %d mapping keys (expected a scenario of a few thousand lines at most)", maxKeys))
+		case inMapping > maxMappingKeys:
+			return tokenProblem(tk, fmt.Sprintf("a mapping has more than %d keys (expected a few dozen at most in one mapping)", maxMappingKeys))
 		}
 	}
 	return nil

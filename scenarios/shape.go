@@ -33,7 +33,7 @@ type shapeChecker struct {
 
 var (
 	distType             = reflect.TypeFor[Dist]()
-	bytesUnmarshalerType = reflect.TypeFor[yaml.BytesUnmarshaler]()
+	valueUnmarshalerType = reflect.TypeFor[yaml.InterfaceUnmarshaler]()
 )
 
 // add reports a problem at a scalar's value or, for a mapping or a list, at
@@ -62,7 +62,7 @@ func (c *shapeChecker) check(n ast.Node, t reflect.Type, path string) {
 	case t == distType && isMapping:
 		// The mapping form of a distribution decodes as its plain fields.
 		c.checkStruct(n, reflect.TypeFor[distFields](), path)
-	case reflect.PointerTo(t).Implements(bytesUnmarshalerType) || isBasic(t):
+	case reflect.PointerTo(t).Implements(valueUnmarshalerType) || isBasic(t):
 		c.checkLeaf(n, t, path)
 	case t.Kind() == reflect.Struct:
 		c.checkStruct(n, t, path)

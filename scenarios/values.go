@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-yaml"
 )
 
 // Duration is a time.Duration written as "90s", "5m", "1h30m" or "2d".
@@ -60,11 +58,19 @@ func FormatDuration(d time.Duration) string {
 
 // UnmarshalYAML accepts a duration string; a bare number is refused because
 // its unit would be a guess.
-func (d *Duration) UnmarshalYAML(b []byte) error {
-	s, err := scalarString(b)
+//
+// The value types take the decoded scalar (the interface form), not their
+// source text: the YAML library formats the whole document again to give
+// a type its source, which made parsing quadratic in the number of values.
+func (d *Duration) UnmarshalYAML(unmarshal func(any) error) error {
+	s, err := scalarFrom(unmarshal)
 	if err != nil {
 		return err
 	}
+	return d.set(s)
+}
+
+func (d *Duration) set(s string) error {
 	if _, err := strconv.ParseFloat(s, 64); err == nil && s != "0" {
 		return fmt.Errorf("%s has no unit (expected a duration like 90s, 5m, 1h30m)", s)
 	}
@@ -97,8 +103,8 @@ func ParsePercent(s string) (float64, error) {
 }
 
 // UnmarshalYAML accepts "25%".
-func (p *Percent) UnmarshalYAML(b []byte) error {
-	s, err := scalarString(b)
+func (p *Percent) UnmarshalYAML(unmarshal func(any) error) error {
+	s, err := scalarFrom(unmarshal)
 	if err != nil {
 		return err
 	}
@@ -140,20 +146,18 @@ type Dist struct {
 type distFields Dist
 
 // UnmarshalYAML accepts a duration or a mapping.
-func (d *Dist) UnmarshalYAML(b []byte) error {
-	trimmed := strings.TrimSpace(string(b))
-	if !strings.Contains(trimmed, ":") || strings.HasPrefix(trimmed, "\"") || strings.HasPrefix(trimmed, "'") {
+func (d *Dist) UnmarshalYAML(unmarshal func(any) error) error {
+	var s string
+	if err := unmarshal(&s); err == nil {
 		var v Duration
-		if err := v.UnmarshalYAML(b); err != nil {
+		if err := v.set(s); err != nil {
 			return err
 		}
 		*d = Dist{Dist: DistFixed, Value: v}
 		return nil
 	}
 	var f distFields
-	if err := yaml.UnmarshalWithOptions(b, &f, yaml.DisallowUnknownField()); err != nil {
-		// The error's place is within the fragment this method was given,
-		// not the file: keep only what it says.
+	if err := unmarshal(&f); err != nil {
 		return errors.New(yamlMessage(err))
 	}
 	*d = Dist(f)
@@ -186,10 +190,11 @@ func (d Dist) String() string {
 	return d.Dist
 }
 
-func scalarString(b []byte) (string, error) {
+// scalarFrom decodes a single value as its text.
+func scalarFrom(unmarshal func(any) error) (string, error) {
 	var s string
-	if err := yaml.Unmarshal(b, &s); err != nil {
-		return "", fmt.Errorf("got %q (expected a single value)", strings.TrimSpace(string(b)))
+	if err := unmarshal(&s); err != nil {
+		return "", errors.New("got a mapping or a list (expected a single value)")
 	}
 	return s, nil
 }

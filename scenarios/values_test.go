@@ -24,12 +24,12 @@ func TestDurationYAML(t *testing.T) {
 		{in: "-5m", want: -5 * time.Minute},
 		{in: "5", err: "5 has no unit (expected a duration like 90s, 5m, 1h30m)"},
 		{in: "soon", err: `invalid duration "soon" (expected a duration like 90s, 5m, 1h30m)`},
-		{in: "[1]", err: `got "[1]" (expected a single value)`},
+		{in: "[1]", err: `got a mapping or a list (expected a single value)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			var d Duration
-			err := d.UnmarshalYAML([]byte(tt.in))
+			err := yaml.UnmarshalWithOptions([]byte(tt.in), &d, yaml.DisallowUnknownField())
 			if tt.err != "" {
 				assert.EqualError(t, err, tt.err)
 				return
@@ -55,7 +55,7 @@ func TestDistYAML(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			var d Dist
-			err := d.UnmarshalYAML([]byte(tt.in))
+			err := yaml.UnmarshalWithOptions([]byte(tt.in), &d, yaml.DisallowUnknownField())
 			if tt.err != "" {
 				assert.EqualError(t, err, tt.err)
 				return
