@@ -140,7 +140,12 @@ type pendingJob struct {
 }
 
 // Emit folds one event in. Events must come in journal order.
+//
+// Strings are escaped on the way in (journal.Event.Sanitized): every
+// report format, and the summary on a terminal, shows a name, a tag or an
+// error text from outside visibly escaped.
 func (a *Accumulator) Emit(e *journal.Event) {
+	e, _ = e.Sanitized()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.events++

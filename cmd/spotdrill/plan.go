@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/spotdrill/spotdrill/internal/textsafe"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -169,7 +171,7 @@ func writePlan(w io.Writer, p *experiments.Plan) error {
 			fmt.Fprintf(&b, "  - %s\n", prob)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, textsafe.Lines(b.String()))
 	return err
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/spotdrill/spotdrill/internal/textsafe"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -204,7 +206,7 @@ func writeTargets(w io.Writer, l *targetList) error {
 	if len(l.Eligible) == 0 {
 		b.WriteString("\n✗ Nothing eligible: a run of this scenario would be refused.\n")
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, textsafe.Lines(b.String()))
 	return err
 }
 

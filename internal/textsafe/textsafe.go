@@ -72,3 +72,16 @@ func printable(r rune) bool { return unicode.IsPrint(r) }
 // Quote is Clean inside double quotes, for a string whose edges matter
 // (an empty name, trailing spaces).
 func Quote(s string) string { return strconv.Quote(s) }
+
+// Lines is Clean applied to each line of a text the program laid out
+// itself: its own newlines stay, anything else unprintable is escaped.
+func Lines(s string) string {
+	if Safe(strings.ReplaceAll(s, "\n", "")) {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Clean(l)
+	}
+	return strings.Join(lines, "\n")
+}

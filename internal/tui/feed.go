@@ -55,8 +55,10 @@ func NewFeed(frame time.Duration) *Feed {
 	}
 }
 
-// Emit keeps a copy of the event: emitters reuse the value they pass.
+// Emit keeps a copy of the event, its strings escaped for the terminal
+// (journal.Event.Sanitized): emitters reuse the value they pass.
 func (f *Feed) Emit(e *journal.Event) {
+	e, _ = e.Sanitized()
 	c := copyEvent(e)
 	f.mu.Lock()
 	f.events = append(f.events, c)
