@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -226,7 +225,7 @@ func listen(opts *EmulateOptions) (net.Listener, string, error) {
 // serve runs the emulator's clock and HTTP server until ctx ends or the
 // server fails.
 func serve(ctx context.Context, opts *EmulateOptions, sc *scenarios.Scenario, emu *emulator.Emulator, ln net.Listener, url string) ([]emulator.Drain, error) {
-	srv := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := emu.Server()
 	emu.Start()
 	writeBanner(opts.IO.Out, opts, sc, emu, url)
 	if opts.ready != nil {

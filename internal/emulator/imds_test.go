@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -248,4 +250,40 @@ func TestFaultWavesAreThePlatformsWeather(t *testing.T) {
 		assert.Equal(t, journal.CauseOutage, e.Cause, e.VM)
 	}
 	assert.Empty(t, v.journal.of(journal.EvictionRequested), "eviction waves are the clients' to run")
+}
+
+// TestServerDropsSlowAndIdleClients: the emulator's server has read,
+// write and idle timeouts and a header limit; a client that trickles its
+// headers, or sits idle, is disconnected (here with the timeouts shortened).
+func TestServerDropsSlowAndIdleClients(t *testing.T) {
+	srv := start(t, fleetScenario, emulator.Options{Limits: &emulator.Limits{Off: true}}).emu.Server()
+	require.Equal(t, emulator.ReadHeaderTimeout, srv.ReadHeaderTimeout)
+	require.Positive(t, srv.ReadTimeout)
+	require.Positive(t, srv.WriteTimeout)
+	require.Positive(t, srv.IdleTimeout)
+	require.Equal(t, emulator.MaxHeaderBytes, srv.MaxHeaderBytes)
+	srv.ReadHeaderTimeout, srv.IdleTimeout = 200*time.Millisecond, 200*time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	slow, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer slow.Close()
+	_, err = slow.Write([]byte("GET /emulator HTTP/1.1\r\nHost: x\r\n")) // and never the end
+	require.NoError(t, err)
+	require.NoError(t, slow.SetReadDeadline(time.Now().Add(5*time.Second)))
+	start := time.Now()
+	_, err = io.ReadAll(slow)
+	require.NoError(t, err, "the server closed the connection")
+	require.Less(t, time.Since(start), 4*time.Second)
+
+	big, err := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/emulator", nil)
+	require.NoError(t, err)
+	big.Header.Set("X-Padding", strings.Repeat("x", 2*emulator.MaxHeaderBytes))
+	resp, err := http.DefaultClient.Do(big)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
 }

@@ -2,7 +2,25 @@ package emulator
 
 import (
 	"net/http"
+	"time"
 )
+
+// Server limits: a slow or idle client cannot hold a connection, nor send
+// headers without end. Every answer is small and immediate (no long
+// polling), so the timeouts are generous for any real client.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 2 * time.Minute
+	MaxHeaderBytes    = 64 << 10
+)
+
+// Server is the emulator's HTTP server, with its limits.
+func (e *Emulator) Server() *http.Server {
+	return &http.Server{Handler: e.Handler(), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
+}
 
 // Handler serves the emulated Azure:
 //

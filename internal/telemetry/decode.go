@@ -200,6 +200,9 @@ func decodeSpan(b []byte, s *signal, hosts *interner) (bool, error) {
 		case num == fSpanParentID:
 			return readID(parent[:], v, "parent_span_id")
 		case num == fSpanName:
+			if !utf8.Valid(v) {
+				return malformed("span name is not UTF-8")
+			}
 			isMark = string(v) == spotwork.SpanMark
 		case num == fSpanAttributes:
 			k, val, err := decodeKeyValue(v)

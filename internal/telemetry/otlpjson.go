@@ -434,6 +434,10 @@ func unquote(b []byte) []byte {
 func decodeJSON(body []byte, st *decodeState, fn func(*signal)) (batchStats, error) {
 	var bs batchStats
 	var req jsonRequest
+	// encoding/json would turn bad bytes into U+FFFD without a word.
+	if !utf8.Valid(body) {
+		return bs, malformed("the request is not UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
 		return bs, malformed("%v", err)

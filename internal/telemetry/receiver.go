@@ -22,9 +22,21 @@ import (
 // TracesPath is where OTLP/HTTP clients send spans.
 const TracesPath = "/v1/traces"
 
-// DefaultMaxBody bounds a request body, after decompression. OTLP
-// exporters send batches of 512 spans, a few hundred kilobytes.
-const DefaultMaxBody = 16 << 20
+// Defaults of the receiver's limits. OTLP exporters send batches of 512
+// spans, a few hundred kilobytes, from a handful of connections; the limits
+// are far above that and keep a flood (or a gzip bomb) to a bounded memory.
+const (
+	// DefaultMaxBody bounds a request body, after decompression.
+	DefaultMaxBody = 16 << 20
+	// DefaultMaxConcurrent bounds requests being read and decoded at once;
+	// more get 429 with Retry-After.
+	DefaultMaxConcurrent = 16
+	// DefaultMaxInFlight bounds the bytes of bodies held at once, after
+	// decompression, across requests; a request that would pass it gets 429.
+	DefaultMaxInFlight = 32 << 20
+	// DefaultMaxSpans bounds the spans of one request; more get 413.
+	DefaultMaxSpans = 100_000
+)
 
 // ReceiverOptions configure a Receiver.
 type ReceiverOptions struct {
@@ -34,6 +46,10 @@ type ReceiverOptions struct {
 	// Token, when set, is the bearer token every request must carry
 	// (Authorization: Bearer TOKEN); others get 401.
 	Token string
+	// MaxConcurrent, MaxInFlight and MaxSpans: the defaults if zero.
+	MaxConcurrent int
+	MaxInFlight   int64
+	MaxSpans      int
 }
 
 // Receiver is an OTLP/HTTP trace receiver (POST /v1/traces, protobuf or
@@ -41,16 +57,23 @@ type ReceiverOptions struct {
 // decoded whole before the correlator sees any of it, so a malformed,
 // oversized or unauthenticated request changes nothing.
 type Receiver struct {
-	corr  *Correlator
-	max   int64
-	token []byte
-	pool  sync.Pool // *batch
-	stats receiverCounters
+	corr     *Correlator
+	max      int64
+	maxSpans int
+	token    []byte
+	pool     sync.Pool // *batch
+	stats    receiverCounters
+	// slots holds a token per request being served; inFlight counts the
+	// body bytes held, against maxInFlight.
+	slots       chan struct{}
+	inFlight    atomic.Int64
+	maxInFlight int64
 }
 
 type receiverCounters struct {
 	requests, spans, workload, unconventional       atomic.Int64
 	badRequest, unauthorized, tooLarge, unsupported atomic.Int64
+	busy                                            atomic.Int64
 }
 
 // ReceiverStats counts what the receiver took and refused.
@@ -62,11 +85,12 @@ type ReceiverStats struct {
 	Spans          int64 `json:"spans"`
 	Workload       int64 `json:"workload"`
 	Unconventional int64 `json:"unconventional"`
-	// Refused requests, by status: 400, 401, 413, 415.
+	// Refused requests, by status: 400, 401, 413, 415, 429.
 	BadRequest   int64 `json:"badRequest,omitempty"`
 	Unauthorized int64 `json:"unauthorized,omitempty"`
 	TooLarge     int64 `json:"tooLarge,omitempty"`
 	Unsupported  int64 `json:"unsupported,omitempty"`
+	Busy         int64 `json:"busy,omitempty"`
 }
 
 // batch is one request's decoded spans, reused across requests.
@@ -78,10 +102,21 @@ type batch struct {
 
 // NewReceiver feeds c.
 func NewReceiver(c *Correlator, opts ReceiverOptions) *Receiver {
-	r := &Receiver{corr: c, max: opts.MaxBody}
+	r := &Receiver{corr: c, max: opts.MaxBody, maxSpans: opts.MaxSpans, maxInFlight: opts.MaxInFlight}
 	if r.max <= 0 {
 		r.max = DefaultMaxBody
 	}
+	if r.maxSpans <= 0 {
+		r.maxSpans = DefaultMaxSpans
+	}
+	if r.maxInFlight <= 0 {
+		r.maxInFlight = DefaultMaxInFlight
+	}
+	conc := opts.MaxConcurrent
+	if conc <= 0 {
+		conc = DefaultMaxConcurrent
+	}
+	r.slots = make(chan struct{}, conc)
 	if opts.Token != "" {
 		r.token = []byte("Bearer " + opts.Token)
 	}
@@ -98,6 +133,7 @@ func (r *Receiver) Stats() ReceiverStats {
 		Requests: c.requests.Load(), Spans: c.spans.Load(), Workload: c.workload.Load(),
 		Unconventional: c.unconventional.Load(), BadRequest: c.badRequest.Load(),
 		Unauthorized: c.unauthorized.Load(), TooLarge: c.tooLarge.Load(), Unsupported: c.unsupported.Load(),
+		Busy: c.busy.Load(),
 	}
 }
 
@@ -133,11 +169,23 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, ct, http.StatusUnsupportedMediaType, "Content-Type must be "+ctProtobuf+" or "+ctJSON)
 		return
 	}
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	default:
+		r.busy(w, ct, "too many requests at once")
+		return
+	}
 	b := r.pool.Get().(*batch)
 	defer r.pool.Put(b)
-	body, status, err := r.read(req, b.body[:0])
+	var held int64
+	defer func() { r.inFlight.Add(-held) }()
+	body, status, err := r.read(req, b.body[:0], &held)
 	if err != nil {
 		switch status {
+		case http.StatusTooManyRequests:
+			r.busy(w, ct, err.Error())
+			return
 		case http.StatusRequestEntityTooLarge:
 			r.stats.tooLarge.Add(1)
 		case http.StatusUnsupportedMediaType:
@@ -164,6 +212,11 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, ct, http.StatusBadRequest, err.Error())
 		return
 	}
+	if bs.spans > r.maxSpans {
+		r.stats.tooLarge.Add(1)
+		r.fail(w, ct, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d spans in one request, over the limit of %d: send smaller batches", bs.spans, r.maxSpans))
+		return
+	}
 	r.stats.spans.Add(int64(bs.spans))
 	r.stats.workload.Add(int64(len(b.sigs)))
 	r.stats.unconventional.Add(int64(bs.ignored))
@@ -172,8 +225,19 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.succeed(w, ct, bs.ignored)
 }
 
-// read reads the body within the size limit, decompressing gzip.
-func (r *Receiver) read(req *http.Request, buf []byte) ([]byte, int, error) {
+// busy answers 429 with Retry-After, as OTLP/HTTP asks of a server that is
+// overloaded: exporters retry after the delay.
+func (r *Receiver) busy(w http.ResponseWriter, ct, why string) {
+	r.stats.busy.Add(1)
+	w.Header().Set("Retry-After", "1")
+	r.fail(w, ct, http.StatusTooManyRequests, why+": retry later")
+}
+
+// read reads the body within the size limit, decompressing gzip. The bytes
+// it holds count against the receiver's in-flight budget (held says how
+// many, for the caller to give back); a body that would pass the budget is
+// a 429, read no further.
+func (r *Receiver) read(req *http.Request, buf []byte, held *int64) ([]byte, int, error) {
 	if req.ContentLength > r.max {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the limit of %d", req.ContentLength, r.max)
 	}
@@ -190,9 +254,18 @@ func (r *Receiver) read(req *http.Request, buf []byte) ([]byte, int, error) {
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Encoding %q: use gzip or none", enc)
 	}
+	*held = int64(cap(buf))
+	if r.inFlight.Add(*held) > r.maxInFlight {
+		return nil, http.StatusTooManyRequests, errors.New("too many bytes in flight")
+	}
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
+			grow := int64(cap(buf)) - *held
+			*held += grow
+			if r.inFlight.Add(grow) > r.maxInFlight {
+				return nil, http.StatusTooManyRequests, errors.New("too many bytes in flight")
+			}
 		}
 		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -264,7 +337,7 @@ func rpcCode(status int) int {
 	switch status {
 	case http.StatusUnauthorized:
 		return 16 // UNAUTHENTICATED
-	case http.StatusRequestEntityTooLarge:
+	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
 		return 8 // RESOURCE_EXHAUSTED
 	case http.StatusNotFound:
 		return 5 // NOT_FOUND
