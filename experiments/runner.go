@@ -747,10 +747,10 @@ func describeWave(w scenarios.Wave) string {
 			d += fmt.Sprintf(" of %s", f.Notice)
 		}
 		if len(f.Zones) > 0 {
-			d += fmt.Sprintf(" in zones %v", f.Zones)
+			d += " in " + plural("zone", f.Zones)
 		}
 		if len(f.Pools) > 0 {
-			d += fmt.Sprintf(" for pools %v", f.Pools)
+			d += " for " + plural("pool", f.Pools)
 		}
 		if f.For > 0 {
 			d += " for " + f.For.String()
@@ -768,15 +768,27 @@ func describeWave(w scenarios.Wave) string {
 		d = "evict " + s.Percent.String()
 	}
 	if len(s.Pools) > 0 {
-		d += fmt.Sprintf(" of pools %v", s.Pools)
+		d += " of " + plural("pool", s.Pools)
 	}
 	if len(s.Zones) > 0 {
-		d += fmt.Sprintf(" in zones %v", s.Zones)
+		d += " in " + plural("zone", s.Zones)
 	}
 	if len(s.Tags) > 0 {
-		d += fmt.Sprintf(" tagged %v", s.Tags)
+		tags := make([]string, 0, len(s.Tags))
+		for _, k := range sortedKeys(s.Tags) {
+			tags = append(tags, k+"="+s.Tags[k])
+		}
+		d += " tagged " + strings.Join(tags, ", ")
 	}
 	return d
+}
+
+// plural names a list for people: "zone 2", "zones 1, 2".
+func plural(what string, names []string) string {
+	if len(names) == 1 {
+		return what + " " + names[0]
+	}
+	return what + "s " + strings.Join(names, ", ")
 }
 
 // PlannedCost is what the fleet would cost at its planned size and prices

@@ -287,3 +287,29 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		}
 	})
 }
+
+func TestScanTellsAJournalFromAnythingElse(t *testing.T) {
+	first := `{"seq":1,"t":0,"type":"run.started","run":{"schemaVersion":2}}` + "\n"
+	tests := []struct {
+		name, data string
+		err        string
+		truncated  bool
+	}{
+		{"zeros", string(make([]byte, 4096)), "journal line 1: not a spotdrill journal", false},
+		{"a partial first line", `{"seq":1,"t":0,"ty`, "journal line 1: not a spotdrill journal", false},
+		{"a crash's tail of zeros", first + string(make([]byte, 64)), "", true},
+		{"a line cut mid-write", first + `{"seq":2,"t":1,"ty`, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tail, err := Scan(strings.NewReader(tc.data), func(*Event) error { return nil })
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.truncated, tail.Truncated)
+			require.True(t, tail.CutShort())
+		})
+	}
+}

@@ -126,9 +126,15 @@ func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
 			line++
 			e = Event{}
 			if jerr := DecodeEvent(b, &e); jerr != nil {
-				if eof && !bytes.HasSuffix(b, []byte("\n")) {
+				// A crash leaves a last line cut mid-write (or a tail of
+				// zeros) after whole lines; a file whose very first line
+				// does not parse is no journal at all.
+				if eof && !bytes.HasSuffix(b, []byte("\n")) && line > 1 {
 					tail.Truncated = true
 					return tail, nil
+				}
+				if line == 1 {
+					return tail, fmt.Errorf("journal line 1: not a spotdrill journal (expected a JSON line with type %q): %w", RunStarted, jerr)
 				}
 				return tail, fmt.Errorf("journal line %d: %w", line, jerr)
 			}
