@@ -1,6 +1,9 @@
 package scenarios
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Defaults that ApplyDefaults fills in. They follow Azure where Azure has a
 // value (a 30 s Preempt notice, Deallocate, no price cap) and typical
@@ -35,8 +38,10 @@ func DefaultProvisioningLatency() Dist {
 // zero values, so applying it twice changes nothing. Parse calls it before
 // Validate; code that builds a Scenario should call it too.
 //
-// A zero written out in the file ("delay: 0s") cannot be told from an
-// absent field, so it gets the default as well.
+// A zero written out in the file keeps its meaning where zero means
+// something (no Preempt notice, an instant drain, a lease that expires at
+// once, an autoscaler that reacts at once): Parse marks those fields, and
+// only an absent field gets the default. Elsewhere "0s" gets the default.
 func (s *Scenario) ApplyDefaults() {
 	if s.Seed == 0 {
 		s.Seed = DefaultSeed
@@ -58,7 +63,9 @@ func (s *Scenario) ApplyDefaults() {
 }
 
 func (f *Fleet) applyDefaults() {
-	setDuration(&f.Notice, DefaultNotice)
+	if !f.explicitZeroNotice {
+		setDuration(&f.Notice, DefaultNotice)
+	}
 	if f.NoticeDelay == nil {
 		d := DefaultNoticeDelay()
 		f.NoticeDelay = &d
@@ -86,7 +93,9 @@ func (p *Pool) applyDefaults() {
 		p.Provisioning.Latency = &d
 	}
 	setDuration(&p.Provisioning.BootstrapTimeout, DefaultBootstrapTimeout)
-	setDuration(&p.Autoscale.Delay, DefaultAutoscaleDelay)
+	if !p.Autoscale.explicitZeroDelay {
+		setDuration(&p.Autoscale.Delay, DefaultAutoscaleDelay)
+	}
 	setDuration(&p.Autoscale.RetryInterval, DefaultAutoscaleRetry)
 	if p.Fallback != nil && p.Fallback.AfterFailures == 0 {
 		p.Fallback.AfterFailures = DefaultFallbackAfter
@@ -94,7 +103,9 @@ func (p *Pool) applyDefaults() {
 }
 
 func (w *Workload) applyDefaults() {
-	setDuration(&w.Queue.VisibilityTimeout, DefaultVisibilityTimeout)
+	if !w.Queue.explicitZeroTimeout {
+		setDuration(&w.Queue.VisibilityTimeout, DefaultVisibilityTimeout)
+	}
 	if w.Queue.Requeue == "" {
 		w.Queue.Requeue = RequeueFront
 	}
@@ -104,7 +115,9 @@ func (w *Workload) applyDefaults() {
 	if w.OnNotice == "" {
 		w.OnNotice = OnNoticeIgnore
 	}
-	setDuration(&w.DrainTime, DefaultDrainTime)
+	if !w.explicitZeroDrain {
+		setDuration(&w.DrainTime, DefaultDrainTime)
+	}
 	if w.Jobs.Idempotent == nil {
 		yes := true
 		w.Jobs.Idempotent = &yes
@@ -114,5 +127,21 @@ func (w *Workload) applyDefaults() {
 func setDuration(d *Duration, def time.Duration) {
 	if *d == 0 {
 		*d = Duration(def)
+	}
+}
+
+// markExplicitZeros notes the fields where the file writes a zero that
+// means zero, so that ApplyDefaults leaves them alone.
+func (s *Scenario) markExplicitZeros(ix *index) {
+	if f := s.Fleet; f != nil {
+		f.explicitZeroNotice = f.Notice == 0 && ix.has("fleet.notice")
+		for i := range f.Pools {
+			p := &f.Pools[i]
+			p.Autoscale.explicitZeroDelay = p.Autoscale.Delay == 0 && ix.has(fmt.Sprintf("fleet.pools[%d].autoscale.delay", i))
+		}
+	}
+	if w := s.Workload; w != nil {
+		w.Queue.explicitZeroTimeout = w.Queue.VisibilityTimeout == 0 && ix.has("workload.queue.visibilityTimeout")
+		w.explicitZeroDrain = w.DrainTime == 0 && ix.has("workload.drainTime")
 	}
 }

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +103,41 @@ func TestApplyDefaultsIsIdempotent(t *testing.T) {
 			assert.Empty(t, again.Validate())
 		})
 	}
+}
+
+// TestExplicitZeroMeansZero: where zero means something, a zero written in
+// the file is kept, and only an absent field gets the default.
+func TestExplicitZeroMeansZero(t *testing.T) {
+	const base = `apiVersion: spotdrill.dev/v1
+kind: GameDay
+metadata: {name: zeros}
+duration: 1h
+target: {provider: sim}
+fleet:
+  NOTICE
+  pools:
+    - name: p
+      priority: Spot
+      capacity: 2
+      autoscale: {DELAY}
+workload:
+  jobs: {count: 1, duration: 1m}
+  queue: {TIMEOUT}
+  DRAIN
+`
+	zeros := strings.NewReplacer("NOTICE", "notice: 0s", "DELAY", "delay: 0s", "TIMEOUT", "visibilityTimeout: 0s", "DRAIN", "drainTime: 0s").Replace(base)
+	sc, err := Parse([]byte(zeros), "zeros.yaml")
+	require.NoError(t, err)
+	require.Zero(t, sc.Fleet.Notice)
+	require.Zero(t, sc.Fleet.Pools[0].Autoscale.Delay)
+	require.Zero(t, sc.Workload.Queue.VisibilityTimeout)
+	require.Zero(t, sc.Workload.DrainTime)
+
+	absent := strings.NewReplacer("NOTICE", "", "DELAY", "", "TIMEOUT", "", "DRAIN", "").Replace(base)
+	sc, err = Parse([]byte(absent), "absent.yaml")
+	require.NoError(t, err)
+	require.Equal(t, DefaultNotice, sc.Fleet.Notice.D())
+	require.Equal(t, DefaultAutoscaleDelay, sc.Fleet.Pools[0].Autoscale.Delay.D())
+	require.Equal(t, DefaultVisibilityTimeout, sc.Workload.Queue.VisibilityTimeout.D())
+	require.Equal(t, DefaultDrainTime, sc.Workload.DrainTime.D())
 }

@@ -46,6 +46,12 @@ func (ix *index) lookup(path string) position {
 // fieldAt names the field whose key or value starts at p, or "" if none.
 func (ix *index) fieldAt(p position) string { return ix.byPos[p] }
 
+// has reports whether the file writes a field itself.
+func (ix *index) has(path string) bool {
+	_, ok := ix.byPath[path]
+	return ok
+}
+
 // parentPath drops the last ".key" or "[i]" of a path.
 func parentPath(path string) string {
 	i := strings.LastIndexAny(path, ".[")

@@ -113,6 +113,7 @@ func parse(data []byte, file string, lookupEnv func(string) (string, bool)) (*Sc
 	}
 	s.File = file
 	probs := s.expandEnv(lookupEnv)
+	s.markExplicitZeros(doc.ix)
 	s.ApplyDefaults()
 	probs = append(probs, s.Validate()...)
 	if len(probs) > 0 {

@@ -174,10 +174,10 @@ func TestLoadBad(t *testing.T) {
 			file: "durations.yaml",
 			want: []string{
 				"5:11: duration: missing or 0 (expected a run length like 2h)",
-				"9:11: fleet.notice: -5s is negative (expected a notice like 30s)",
+				"9:11: fleet.notice: -5s is negative (expected 0s or more)",
 				"15:16: fleet.pools[0].autoscale.delay: -30s is negative (expected 0s or more)",
 				"19:15: workload.jobs.duration.value: 0s is not a duration above 0 (expected a duration like 20m)",
-				"21:24: workload.queue.visibilityTimeout: -1m is negative (expected a lease like 5m)",
+				"21:24: workload.queue.visibilityTimeout: -1m is negative (expected 0s or more)",
 				"23:11: workload.checkpoint.cost: -1s is negative (expected 0s or more)",
 				"26:9: waves[0].at: -5m is negative (expected a time from the start of the run, 0s or later)",
 				"30:12: waves[0].fault.for: -10m is negative (expected 0s or more)",

@@ -119,6 +119,9 @@ type Fleet struct {
 	Zones []Zone `yaml:"zones,omitempty" json:"zones,omitempty"`
 	// Pools are the groups of identical VMs, like scale sets.
 	Pools []Pool `yaml:"pools" json:"pools"`
+
+	// explicitZeroNotice: the file writes "notice: 0s" (no notice at all).
+	explicitZeroNotice bool
 }
 
 // Zone is the Spot market of one availability zone.
@@ -194,6 +197,9 @@ type Autoscale struct {
 	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
 	// RetryInterval is the wait after a failed allocation.
 	RetryInterval Duration `yaml:"retryInterval,omitempty" json:"retryInterval,omitempty"`
+
+	// explicitZeroDelay: the file writes "delay: 0s".
+	explicitZeroDelay bool
 }
 
 // Fallback moves lost Spot capacity to a Regular pool when Spot cannot be had.
@@ -224,6 +230,9 @@ type Workload struct {
 	DrainTime Duration `yaml:"drainTime,omitempty" json:"drainTime,omitempty"`
 	// MaxAttempts caps the attempts per job; 0 means no cap.
 	MaxAttempts int `yaml:"maxAttempts,omitempty" json:"maxAttempts,omitempty"`
+
+	// explicitZeroDrain: the file writes "drainTime: 0s".
+	explicitZeroDrain bool
 }
 
 // What a worker does when it sees a Preempt notice.
@@ -257,6 +266,9 @@ type Queue struct {
 	// Requeue says where an interrupted job goes back: "front" (retries
 	// first, the default) or "back" (behind every waiting job).
 	Requeue string `yaml:"requeue,omitempty" json:"requeue,omitempty"`
+
+	// explicitZeroTimeout: the file writes "visibilityTimeout: 0s".
+	explicitZeroTimeout bool
 }
 
 // Where interrupted jobs go back in the queue.

@@ -184,7 +184,7 @@ func (v *validator) fleet() {
 	if f == nil {
 		return
 	}
-	v.positive("fleet.notice", f.Notice, "a notice like 30s")
+	v.nonNegative("fleet.notice", f.Notice)
 	if f.NoticeDelay != nil {
 		v.dist("fleet.noticeDelay", *f.NoticeDelay)
 	}
@@ -342,7 +342,7 @@ func (v *validator) workload() {
 		v.add("workload.jobs.ratePerHour", "%v is not an arrival rate (expected 0 to submit every job at the start, or up to %d jobs per hour)", r, MaxRatePerHour)
 	}
 	v.dist("workload.jobs.duration", w.Jobs.Duration)
-	v.positive("workload.queue.visibilityTimeout", w.Queue.VisibilityTimeout, "a lease like 5m")
+	v.nonNegative("workload.queue.visibilityTimeout", w.Queue.VisibilityTimeout)
 	v.oneOf("workload.queue.requeue", w.Queue.Requeue, RequeueFront, RequeueBack)
 	v.nonNegative("workload.checkpoint.interval", w.Checkpoint.Interval)
 	v.nonNegative("workload.checkpoint.cost", w.Checkpoint.Cost)

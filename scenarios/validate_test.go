@@ -108,7 +108,7 @@ func TestValidate(t *testing.T) {
 		}, []want{{"waves[0].fault", "market faults need the simulated fleet"}}},
 
 		// The fleet.
-		{"zero notice", validSim, func(s *Scenario) { s.Fleet.Notice = 0 }, []want{{"fleet.notice", "missing or 0"}}},
+		{"negative notice", validSim, func(s *Scenario) { s.Fleet.Notice = -1 }, []want{{"fleet.notice", "is negative"}}},
 		{"bad notice delay", validSim, func(s *Scenario) { s.Fleet.NoticeDelay = &Dist{Dist: DistExponential} }, []want{{"fleet.noticeDelay.mean", "0s is not a duration above 0"}}},
 		{"eviction rate over 100%", validSim, func(s *Scenario) { s.Fleet.EvictionRate = 1.5 }, []want{{"fleet.evictionRate", "150% is outside 0%-100%"}}},
 		{"negative eviction rate", validSim, func(s *Scenario) { s.Fleet.EvictionRate = -0.1 }, []want{{"fleet.evictionRate", "-10% is outside 0%-100%"}}},
@@ -199,7 +199,7 @@ func TestValidate(t *testing.T) {
 		{"negative rate", validSim, func(s *Scenario) { s.Workload.Jobs.RatePerHour = -1 }, []want{{"workload.jobs.ratePerHour", "-1 is not an arrival rate"}}},
 		{"NaN rate", validSim, func(s *Scenario) { s.Workload.Jobs.RatePerHour = math.NaN() }, []want{{"workload.jobs.ratePerHour", "NaN is not an arrival rate"}}},
 		{"missing job duration", validSim, func(s *Scenario) { s.Workload.Jobs.Duration = Dist{} }, []want{{"workload.jobs.duration", "missing (expected a duration like 20m"}}},
-		{"zero visibility timeout", validSim, func(s *Scenario) { s.Workload.Queue.VisibilityTimeout = 0 }, []want{{"workload.queue.visibilityTimeout", "missing or 0"}}},
+		{"negative visibility timeout", validSim, func(s *Scenario) { s.Workload.Queue.VisibilityTimeout = -1 }, []want{{"workload.queue.visibilityTimeout", "is negative"}}},
 		{"workload durations", validSim, func(s *Scenario) {
 			w := s.Workload
 			w.Checkpoint.Interval = dur("-1m")
