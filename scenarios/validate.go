@@ -62,7 +62,7 @@ func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' 
 
 // Bounds on the numbers of a scenario: generous for real game days, and
 // small enough that no scenario can make the simulator allocate without
-// bound. docs/scenarios.md states them; the JSON Schema carries them.
+// bound. The README states them; the JSON Schema carries them.
 const (
 	// MaxJobs caps workload.jobs.count: the simulator keeps every job in
 	// memory.
