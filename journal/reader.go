@@ -1,12 +1,13 @@
 package journal
 
 import (
+	"github.com/spotdrill/spotdrill/internal/inputfile"
+
 	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 )
 
@@ -165,11 +166,14 @@ func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
 
 // ScanFile is Scan over a file by name.
 func ScanFile(path string, fn func(*Event) error) (Tail, error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path)
 	if err != nil {
 		return Tail{}, fmt.Errorf("journal: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return Tail{}, fmt.Errorf("journal %s: is a directory (expected a journal file)", path)
+	}
 	t, err := Scan(f, fn)
 	if err != nil {
 		return t, fmt.Errorf("%s: %w", path, err)

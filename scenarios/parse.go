@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"github.com/spotdrill/spotdrill/internal/inputfile"
+
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +39,7 @@ func LoadContext(ctx context.Context, path string) (*Scenario, []byte, error) {
 // waits for a FIFO's writer, and a read that waits is given up when ctx is
 // cancelled. A directory is an error.
 func ReadFile(ctx context.Context, path string) ([]byte, error) {
-	f, err := openNonBlocking(path)
+	f, err := inputfile.Open(path)
 	if err != nil {
 		return nil, openProblem(path, err)
 	}

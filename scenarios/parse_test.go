@@ -323,6 +323,26 @@ func TestLoadBad(t *testing.T) {
 			},
 			count: 25,
 		},
+		{
+			file: "hostile-values.yaml",
+			want: []string{
+				`6:9: metadata.name: "../../x" has '/' at byte 2 (expected 1 to 63 characters: lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or a digit)`,
+				`12:13: fleet.pools[0].name: "\x1b[2Jspot" has characters that are not printable (expected printable text)`,
+				"14:17: fleet.pools[0].capacity: 9223372036854775807 VMs are more than a pool may have (expected at most 100000)",
+				"15:14: fleet.pools[0].slots: 2000000000 is more than a VM runs at once (expected 1 to 1000)",
+				"18:17: fleet.pools[1].capacity: 100000000 VMs are more than a pool may have (expected at most 100000)",
+				`24:11: waves[0].name: "line\nbreak" has characters that are not printable (expected printable text)`,
+			},
+			count: 6,
+		},
+		{
+			file: "hostile-durations.yaml",
+			want: []string{
+				`6:11: duration: duration "1000000h" is longer than a year (expected at most 8760h)`,
+				`15:15: workload.jobs.duration: invalid duration "1e308s" (expected a duration like 90s, 5m, 1h30m)`,
+			},
+			count: 2,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -208,3 +208,38 @@ func TestAFullDiskStopsTheRun(t *testing.T) {
 	require.Contains(t, r.stderr, "nothing was evicted unrecorded")
 	require.NotContains(t, r.stdout, "SLOs")
 }
+
+// TestSIGTERMDuringSetup: a signal while a large fleet is being built stops
+// the run within a second, with a journal that reads to its run.ended.
+func TestSIGTERMDuringSetup(t *testing.T) {
+	dir := t.TempDir()
+	scenario := writeFile(t, "big.yaml", `apiVersion: spotdrill.dev/v1
+kind: GameDay
+metadata: {name: big-setup}
+duration: 720h
+target: {provider: sim}
+fleet:
+  evictionRate: 10%
+  pools:
+    - {name: a, priority: Spot, zones: ["1", "2", "3"], capacity: 100000, slots: 20, spotPrice: 0.1, onDemandPrice: 0.5}
+workload:
+  jobs: {count: 5000000, duration: {dist: exponential, mean: 1h}}
+waves:
+  - {name: w, at: 1h, evict: {percent: 10%}}
+`)
+	journalPath := filepath.Join(dir, "big.jsonl")
+	cmd := exec.Command(binary, "run", scenario, "--no-tui", "--journal", journalPath)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "SPOTDRILL_LOCK_DIR="+filepath.Join(dir, "locks"))
+	require.NoError(t, cmd.Start())
+	time.Sleep(200 * time.Millisecond)
+	sent := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err := cmd.Wait()
+	took := time.Since(sent)
+	t.Logf("exited %v after SIGTERM", took)
+	require.Equal(t, ExitAborted, exitCode(err))
+	require.Less(t, took, time.Second)
+	rep, err := reports.Load(journalPath)
+	require.NoError(t, err)
+	require.False(t, rep.CutShort(), "the journal was closed, not cut short")
+}
