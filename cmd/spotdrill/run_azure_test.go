@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,4 +163,31 @@ func TestRunOnAzureNeedsConfirm(t *testing.T) {
 	require.Contains(t, r.stderr, "needs --confirm")
 	require.Empty(t, fleet.Calls(), "nothing is evicted without a confirmation")
 	require.NotContains(t, r.stdout, "SLOs", "a refused run grades nothing")
+}
+
+// TestReceiverSummaryAgreesWithTheReport: with the OTLP receiver on and no
+// worker sending spans, the closing summary's count of uncorrelated
+// evictions is the report's.
+func TestReceiverSummaryAgreesWithTheReport(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "report.json")
+	r, _, _ := runAzure(t, "--confirm", "any", "--otlp-listen", "127.0.0.1:0", "--report", "json", "-o", out)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	raw, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var rep struct {
+		Metrics []struct {
+			Name  string
+			Value *float64
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &rep))
+	want := -1.0
+	for _, m := range rep.Metrics {
+		if m.Name == "evictions.uncorrelated" && m.Value != nil {
+			want = *m.Value
+		}
+	}
+	require.GreaterOrEqual(t, want, 0.0)
+	require.Contains(t, r.stderr, fmt.Sprintf("%d evictions uncorrelated", int(want)))
 }

@@ -169,7 +169,11 @@ func (t *runTelemetry) finish(rep *reports.Report, g reports.Grading) error {
 		fmt.Fprintf(t.ios.Err, "trace: %s (%s)\n", id, where)
 	}
 	if t.rcv != nil {
-		fmt.Fprintln(t.ios.Err, receiverSummary(t.rcv.Stats(), t.sess.Correlator().Result()))
+		uncorrelated := 0
+		if m, ok := rep.Metric("evictions.uncorrelated"); ok {
+			uncorrelated = int(m.Value)
+		}
+		fmt.Fprintln(t.ios.Err, receiverSummary(t.rcv.Stats(), t.sess.Correlator().Result(), uncorrelated))
 	}
 	if cerr := t.close(); err == nil {
 		err = cerr
@@ -177,10 +181,12 @@ func (t *runTelemetry) finish(rep *reports.Report, g reports.Grading) error {
 	return err
 }
 
-// receiverSummary says what came in and what could not be used.
-func receiverSummary(st telemetry.ReceiverStats, res telemetry.Result) string {
+// receiverSummary says what came in and what could not be used. The count
+// of uncorrelated evictions is the report's (evictions.uncorrelated, from
+// the journal), so that the two never disagree.
+func receiverSummary(st telemetry.ReceiverStats, res telemetry.Result, uncorrelated int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "otlp: %d spans from workers, %d interruptions correlated, %d evictions uncorrelated", st.Spans, len(res.Interruptions), res.Uncorrelated)
+	fmt.Fprintf(&b, "otlp: %d spans from workers, %d interruptions correlated, %d evictions uncorrelated", st.Spans, len(res.Interruptions), uncorrelated)
 	if st.Unconventional > 0 {
 		fmt.Fprintf(&b, "; %d spans without spotdrill.job.id", st.Unconventional)
 	}
