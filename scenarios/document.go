@@ -98,34 +98,6 @@ func safely(f func() error) (err error) {
 	return f()
 }
 
-// quoteYAML writes s as a YAML double-quoted scalar using only escapes that
-// the scanner keeps intact.
-func quoteYAML(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			// Rare enough in a scenario that the scanner's loss of the
-			// digits only makes an already invalid value invalid.
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 // checkTokens refuses token streams that would make the parser slow: too
 // many tokens, too many keys, or nesting too deep. Block nesting is measured
 // by the columns at which lines, "- " entries and "? " keys start.
