@@ -400,7 +400,7 @@ func (d *decoder) sampleField(s *Sample, k []byte) error {
 }
 
 var summaryFields = []string{
-	"submitted", "completed", "completedOnSpot", "failed", "duplicates", "unfinished", "compute", "turnaround", "wait",
+	"submitted", "completed", "completedOnSpot", "failed", "duplicates", "unfinished", "compute", "turnaround", "wait", "more",
 }
 
 // summary decodes the workload summary by hand: its lists hold a value per
@@ -427,6 +427,8 @@ func (d *decoder) summaryField(s *Summary, k []byte) error {
 		return d.values("turnaround", &s.Turnaround)
 	case "wait":
 		return d.values("wait", &s.Wait)
+	case "more":
+		return d.boolField("more", &s.More)
 	}
 	if n := fold(k, summaryFields); n != "" {
 		return d.summaryField(s, []byte(n))

@@ -313,3 +313,38 @@ func TestScanTellsAJournalFromAnythingElse(t *testing.T) {
 		})
 	}
 }
+
+func TestSummaryPartsKeepEveryValue(t *testing.T) {
+	turn := make(Values, 2*SummaryChunk+5)
+	for i := range turn {
+		turn[i] = float64(i)
+	}
+	s := &Summary{Submitted: 9, Completed: 7, Turnaround: turn, Wait: Values{1, 2}}
+	parts := SummaryParts(s)
+	require.Len(t, parts, 3)
+	var got Values
+	for i, p := range parts {
+		require.Equal(t, i < 2, p.More)
+		require.LessOrEqual(t, len(p.Turnaround), SummaryChunk)
+		got = append(got, p.Turnaround...)
+		// Every part encodes and decodes, and stays under MaxLine.
+		b, err := (&Event{Seq: 1, Type: WorkloadSummarized, Summary: p}).AppendJSON(nil)
+		require.NoError(t, err)
+		require.Less(t, len(b), MaxLine)
+		var e Event
+		require.NoError(t, DecodeEvent(b, &e))
+		require.Equal(t, p.More, e.Summary.More)
+	}
+	require.Equal(t, turn, got)
+	require.Equal(t, 9, parts[2].Submitted)
+	require.Zero(t, parts[0].Submitted)
+	require.Equal(t, Values{1, 2}, parts[0].Wait)
+	require.Len(t, SummaryParts(&Summary{Turnaround: Values{1}}), 1, "a small summary is one event")
+}
+
+func TestScanRefusesALineLongerThanAnyJournalHolds(t *testing.T) {
+	first := `{"seq":1,"t":0,"type":"run.started","run":{"schemaVersion":2}}` + "\n"
+	long := first + `{"seq":2,"t":0,"type":"note","reason":"` + strings.Repeat("x", MaxLine) + "\"}\n"
+	_, err := Scan(strings.NewReader(long), func(*Event) error { return nil })
+	require.ErrorContains(t, err, "journal line 2: longer than 67108864 bytes")
+}

@@ -134,6 +134,9 @@ func (s *Summary) appendJSON(b []byte) ([]byte, error) {
 			return b, err
 		}
 	}
+	if s.More {
+		b = append(b, `,"more":true`...)
+	}
 	return append(b, '}'), nil
 }
 

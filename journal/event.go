@@ -297,6 +297,30 @@ type Summary struct {
 	Turnaround Values `json:"turnaround,omitempty"`
 	// Wait holds submit-or-requeue to start seconds of every attempt.
 	Wait Values `json:"wait,omitempty"`
+	// More marks a part of the lists that the next workload.summary event
+	// continues; the last part (More false) carries the counts. A large
+	// run's lists are split so that no journal line passes MaxLine.
+	More bool `json:"more,omitempty"`
+}
+
+// SummaryChunk is how many values of each list one workload.summary event
+// holds at most: a line stays well under MaxLine.
+const SummaryChunk = 1 << 20
+
+// SummaryParts splits a summary into events that each hold at most
+// SummaryChunk values of each list; all but the last have More set and
+// carry only values.
+func SummaryParts(s *Summary) []*Summary {
+	var parts []*Summary
+	turn, wait := s.Turnaround, s.Wait
+	for len(turn) > SummaryChunk || len(wait) > SummaryChunk {
+		n, m := min(len(turn), SummaryChunk), min(len(wait), SummaryChunk)
+		parts = append(parts, &Summary{Turnaround: turn[:n], Wait: wait[:m], More: true})
+		turn, wait = turn[n:], wait[m:]
+	}
+	last := *s
+	last.Turnaround, last.Wait = turn, wait
+	return append(parts, &last)
 }
 
 // Seconds converts a run-clock duration to the journal's T.

@@ -90,9 +90,10 @@ func (t *Tail) checkSeq(line int, seq, prev int64) {
 // journal: a crash, a SIGKILL, a full disk.
 func (t Tail) CutShort() bool { return !t.Ended || t.Truncated }
 
-// maxLine bounds one journal line; the workload summary of a very large run
-// is the longest.
-const maxLine = 512 << 20
+// MaxLine bounds one journal line. The longest spotdrill writes is a part
+// of a workload summary (SummaryChunk values of each of its two lists);
+// a longer line is no journal of spotdrill's, and reading it stops there.
+const MaxLine = 64 << 20
 
 // Scan reads a journal and calls fn for each event, in order. A last line
 // without its newline that does not parse is a crash's leftover: Scan stops
@@ -113,8 +114,8 @@ func Scan(r io.Reader, fn func(*Event) error) (Tail, error) {
 			for errors.Is(err, bufio.ErrBufferFull) {
 				b, err = br.ReadSlice('\n')
 				full = append(full, b...)
-				if len(full) > maxLine {
-					return tail, fmt.Errorf("journal line %d: longer than %d bytes", line+1, maxLine)
+				if len(full) > MaxLine {
+					return tail, fmt.Errorf("journal line %d: longer than %d bytes (the most a journal line holds)", line+1, MaxLine)
 				}
 			}
 			b = full

@@ -62,6 +62,8 @@ type Accumulator struct {
 	summary         *journal.Summary // counts only; the lists are below
 	summaryTurn     values
 	summaryWait     values
+	// partTurn and partWait gather the lists of a summary in parts.
+	partTurn, partWait []float64
 
 	sample      journal.Sample
 	samples     int
@@ -474,15 +476,23 @@ func (a *Accumulator) onSample(e *journal.Event) {
 
 // onSummary keeps the counts and copies the lists: in a live run the event
 // is shared with other sinks, so it must not be sorted in place.
+// onSummary takes the workload's summary: its lists may come in parts
+// (Summary.More), the last of which carries the counts.
 func (a *Accumulator) onSummary(e *journal.Event) {
 	if e.Summary == nil {
 		return
 	}
+	a.partTurn = append(a.partTurn, e.Summary.Turnaround...)
+	a.partWait = append(a.partWait, e.Summary.Wait...)
+	if e.Summary.More {
+		return
+	}
 	s := *e.Summary
-	s.Turnaround, s.Wait = nil, nil
+	s.Turnaround, s.Wait, s.More = nil, nil, false
 	a.summary = &s
-	a.summaryTurn = valuesOf(e.Summary.Turnaround)
-	a.summaryWait = valuesOf(e.Summary.Wait)
+	a.summaryTurn = valuesOwning(a.partTurn)
+	a.summaryWait = valuesOwning(a.partWait)
+	a.partTurn, a.partWait = nil, nil
 }
 
 func firstNonEmpty(a, b string) string {

@@ -575,3 +575,33 @@ func TestFailedRequestDoesNotLeakIntoALaterEviction(t *testing.T) {
 	assert.Equal(t, "natural", r.Evictions[1].Cause)
 	assert.Equal(t, 0, r.Phases[0].Count, "no requested → noticed step")
 }
+
+// TestSummaryInPartsReadsAsOne: a workload summary split into parts (a
+// large run's) gives the report a single summary would.
+func TestSummaryInPartsReadsAsOne(t *testing.T) {
+	turn := make(journal.Values, journal.SummaryChunk+10)
+	wait := make(journal.Values, 2*journal.SummaryChunk+3)
+	for i := range turn {
+		turn[i] = float64(i%977) + 0.5
+	}
+	for i := range wait {
+		wait[i] = float64(i % 131)
+	}
+	sum := &journal.Summary{Submitted: 10, Completed: 8, CompletedOnSpot: 8, Compute: 1000, Turnaround: turn, Wait: wait}
+	report := func(parts []*journal.Summary) *Report {
+		a := NewAccumulator()
+		a.Emit(&journal.Event{Seq: 1, Type: journal.RunStarted, Run: &journal.Run{SchemaVersion: journal.SchemaVersion, Provider: "sim", Duration: 3600}})
+		for i, p := range parts {
+			a.Emit(&journal.Event{Seq: int64(i + 2), T: 3600, Type: journal.WorkloadSummarized, Summary: p})
+		}
+		return a.Report()
+	}
+	one, split := report([]*journal.Summary{sum}), report(journal.SummaryParts(sum))
+	require.Len(t, journal.SummaryParts(sum), 3)
+	for _, name := range []string{"jobs.turnaround.mean", "jobs.turnaround.p50", "jobs.turnaround.p95", "queue.wait.p95", "jobs.successRate"} {
+		a, ok := one.Metric(name)
+		require.True(t, ok, name)
+		b, _ := split.Metric(name)
+		require.Equal(t, a, b, name)
+	}
+}

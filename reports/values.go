@@ -25,8 +25,11 @@ type values struct {
 const runLen = 512
 
 // valuesOf copies src.
-func valuesOf(src []float64) values {
-	s := values{pending: slices.Clone(src)}
+func valuesOf(src []float64) values { return valuesOwning(slices.Clone(src)) }
+
+// valuesOwning is valuesOf for a list the caller hands over.
+func valuesOwning(src []float64) values {
+	s := values{pending: src}
 	for _, x := range src {
 		s.sum += x
 	}

@@ -277,7 +277,9 @@ func (w *World) Finish() {
 		Duplicates: w.duplicates, Unfinished: unfinished, Compute: w.computeNow(),
 		Turnaround: w.turnaround, Wait: w.wait,
 	}
-	w.emit(journal.Event{Type: journal.WorkloadSummarized, Summary: sum})
+	for _, part := range journal.SummaryParts(sum) {
+		w.emit(journal.Event{Type: journal.WorkloadSummarized, Summary: part})
+	}
 }
 
 // ExpediteEviction lets a noticed eviction land at virtual time at (not
