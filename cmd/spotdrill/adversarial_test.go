@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -66,4 +68,23 @@ func TestAdversarialInputs(t *testing.T) {
 	}
 	_, err = os.Stat(filepath.Join(dir, "x"))
 	require.ErrorIs(t, err, os.ErrNotExist, "nothing was written outside the runs folder")
+}
+
+// TestScenarioFromAPipeIsReadOnce: a scenario given through a pipe (as
+// <(cat f) or /dev/stdin gives it) is read once and runs.
+func TestScenarioFromAPipeIsReadOnce(t *testing.T) {
+	f, err := os.Open(library(t, "price-spike.yaml"))
+	require.NoError(t, err)
+	defer f.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "run", "/dev/stdin", "--no-tui", "--journal", filepath.Join(dir, "j.jsonl"))
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "SPOTDRILL_LOCK_DIR="+filepath.Join(dir, "locks"))
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd.Stdin = r
+	go func() { _, _ = io.Copy(w, f); w.Close() }()
+	out, err := cmd.CombinedOutput()
+	r.Close()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "spotdrill · price-spike")
 }
