@@ -597,7 +597,7 @@ func wavesScenario(n int) []byte {
 // BenchmarkParseWaves parses scenarios of 10 to MaxWaves waves: the time per
 // wave stays flat (it grew with the file before: 2,000 waves took 14 s).
 func BenchmarkParseWaves(b *testing.B) {
-	for _, n := range []int{10, 100, 1000, MaxWaves} {
+	for _, n := range []int{10, 100, 1000, 2000, MaxWaves} {
 		data := wavesScenario(n)
 		b.Run(fmt.Sprintf("waves=%d", n), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
