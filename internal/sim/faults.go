@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -74,16 +75,21 @@ func (w *World) ApplyFault(wave string, f scenarios.Fault) error {
 // liveIn lists the VMs of a zone that the market can still evict, in
 // creation order so that picks from the seed are reproducible.
 func (w *World) liveIn(z int32, spotOnly bool) []int32 {
+	return w.inOrder(func(v *vm) bool {
+		return v.zone == z && (!spotOnly || v.spot) && (v.state == vmRunning || v.state == vmBroken)
+	})
+}
+
+// inOrder lists the VMs that keep holds for, in creation order (records are
+// reused, so their indexes are not in that order).
+func (w *World) inOrder(keep func(*vm) bool) []int32 {
 	var out []int32
 	for i := range w.vms {
-		v := &w.vms[i]
-		if v.zone != z || (spotOnly && !v.spot) {
-			continue
-		}
-		if v.state == vmRunning || v.state == vmBroken {
+		if v := &w.vms[i]; v.state != vmGone && keep(v) {
 			out = append(out, int32(i))
 		}
 	}
+	slices.SortFunc(out, func(a, b int32) int { return cmp.Compare(w.vms[a].born, w.vms[b].born) })
 	return out
 }
 
@@ -115,17 +121,14 @@ func (w *World) priceSpike(ft *fault) {
 		}
 		w.emitPrices(pi, ft.zones)
 	}
-	for i := range w.vms {
-		v := &w.vms[i]
-		if !v.spot || (v.state != vmRunning && v.state != vmBroken) {
-			continue
-		}
+	for _, vi := range w.inOrder(func(v *vm) bool { return v.spot && (v.state == vmRunning || v.state == vmBroken) }) {
+		v := &w.vms[vi]
 		p := &w.pools[v.pool]
 		if !slices.Contains(ft.pools, v.pool) || !slices.Contains(ft.zones, v.zone) {
 			continue
 		}
 		if p.maxPrice >= 0 && p.price[v.zone] > p.maxPrice {
-			w.startEviction(int32(i), journal.CausePrice, 0, -1)
+			w.startEviction(vi, journal.CausePrice, 0, -1)
 		}
 	}
 }
@@ -149,14 +152,12 @@ func (w *World) outage(ft *fault) {
 		for _, vi := range w.liveIn(z, false) {
 			w.startEviction(vi, journal.CauseOutage, 0, 0)
 		}
-		for i := range w.vms {
-			v := &w.vms[i]
-			if v.zone == z && v.state == vmProvisioning {
-				w.emit(journal.Event{Type: journal.VMAllocationFailed, Pool: w.pools[v.pool].cfg.Name, Zone: w.zones[z].name,
-					Code: "capacity", Reason: fmt.Sprintf("zone %s went down while provisioning", w.zones[z].name)})
-				w.stopVM(int32(i))
-				w.replace(v.pool, v.replaces, v.fallback)
-			}
+		for _, vi := range w.inOrder(func(v *vm) bool { return v.zone == z && v.state == vmProvisioning }) {
+			v := &w.vms[vi]
+			w.emit(journal.Event{Type: journal.VMAllocationFailed, Pool: w.pools[v.pool].cfg.Name, Zone: w.zones[z].name,
+				Code: "capacity", Reason: fmt.Sprintf("zone %s went down while provisioning", w.zones[z].name)})
+			w.stopVM(vi)
+			w.replace(v.pool, v.replaces, v.fallback)
 		}
 	}
 }
@@ -190,13 +191,10 @@ func (w *World) endFault(fi int32) {
 
 // Discover lists the VMs of the fleet as targets, in creation order.
 func (w *World) Discover(context.Context) ([]injector.Target, error) {
-	out := make([]injector.Target, 0, len(w.vms))
-	for i := range w.vms {
-		v := &w.vms[i]
-		if v.state == vmGone {
-			continue
-		}
-		out = append(out, w.target(v))
+	live := w.inOrder(func(*vm) bool { return true })
+	out := make([]injector.Target, 0, len(live))
+	for _, vi := range live {
+		out = append(out, w.target(&w.vms[vi]))
 	}
 	return out, nil
 }

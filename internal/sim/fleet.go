@@ -8,21 +8,37 @@ import (
 	"github.com/spotdrill/spotdrill/scenarios"
 )
 
-// newVM allocates a VM record in the provisioning state.
+// newVM allocates a VM record in the provisioning state, reusing the
+// record of a gone VM of the pool when there is one (with its slots). Stale
+// events of the record's earlier lives carry older gens and are skipped.
 func (w *World) newVM(pi, z int32, fallback bool, replaces string) int32 {
 	p := &w.pools[pi]
 	p.seq++
 	name := fmt.Sprintf("%s-%05d", p.cfg.Name, p.seq)
 	spot := p.cfg.Priority == scenarios.PrioritySpot
-	idx := int32(len(w.vms))
-	slots := int32(max(p.cfg.Slots, 1))
-	w.vms = append(w.vms, vm{
-		name: name, replaces: replaces, requested: w.now, pool: pi, zone: z,
-		slotBase: int32(len(w.slots)), nslots: slots, state: vmProvisioning,
-		fallback: fallback, spot: spot,
-	})
-	for i := int32(0); i < slots; i++ {
-		w.slots = append(w.slots, slot{vm: idx, job: -1})
+	w.born++
+	fresh := vm{
+		born: w.born, name: name, replaces: replaces, requested: w.now, pool: pi, zone: z,
+		state: vmProvisioning, fallback: fallback, spot: spot,
+	}
+	var idx int32
+	if n := len(p.retired); n > 0 {
+		idx = p.retired[n-1]
+		p.retired = p.retired[:n-1]
+		old := &w.vms[idx]
+		fresh.slotBase, fresh.nslots, fresh.gen = old.slotBase, old.nslots, old.gen
+		*old = fresh
+		for s := fresh.slotBase; s < fresh.slotBase+fresh.nslots; s++ {
+			sl := &w.slots[s]
+			*sl = slot{vm: idx, job: -1, gen: sl.gen, epoch: sl.epoch + 1}
+		}
+	} else {
+		idx = int32(len(w.vms))
+		fresh.slotBase, fresh.nslots = int32(len(w.slots)), int32(max(p.cfg.Slots, 1))
+		w.vms = append(w.vms, fresh)
+		for i := int32(0); i < fresh.nslots; i++ {
+			w.slots = append(w.slots, slot{vm: idx, job: -1})
+		}
 	}
 	w.vmIdx[name] = idx
 	p.live[z]++
@@ -200,6 +216,10 @@ func (w *World) stopVM(vi int32) {
 		p.fbSumStart -= float64(v.started)
 		p.fbClosed += v.price * float64(w.now-v.started) / float64(time.Hour)
 	}
+	// Gone for good: its name no longer resolves, and its record is free
+	// for the pool's next VM.
+	delete(w.vmIdx, v.name)
+	p.retired = append(p.retired, vi)
 }
 
 // replace hands a lost VM to the autoscaler. A fallback VM is replaced by

@@ -33,6 +33,9 @@ const (
 )
 
 type vm struct {
+	// born orders VMs by creation: records are reused, so their indexes
+	// do not.
+	born      uint64
 	name      string
 	replaces  string
 	cause     string
@@ -65,9 +68,12 @@ type slot struct {
 	job      int32 // -1 when idle
 	attempt  int32
 	gen      uint32
-	free     bool // on the free stack
-	stopped  bool // stopped work at notice (drain or checkpoint)
-	late     bool // its drain or checkpoint cannot finish before the eviction
+	// epoch counts the lives of a reused slot: a free-stack entry of an
+	// earlier life is stale.
+	epoch   uint32
+	free    bool // on the free stack
+	stopped bool // stopped work at notice (drain or checkpoint)
+	late    bool // its drain or checkpoint cannot finish before the eviction
 }
 
 type jobState uint8
@@ -118,10 +124,19 @@ type pool struct {
 	fallbackFor int32
 	live        []int // per world zone: VMs provisioning or alive
 	seq         int
+	// retired are records of this pool's gone VMs, to be reused: memory
+	// follows the live fleet, not every VM the day ever had.
+	retired []int32
 	// fallback spend so far, for the budget: closed VMs plus live ones.
 	fbClosed   float64
 	fbLive     int
 	fbSumStart float64
+}
+
+// freeSlot is an idle slot on the free stack, in the life it was idle in.
+type freeSlot struct {
+	slot  int32
+	epoch uint32
 }
 
 type ticket struct {
@@ -160,7 +175,8 @@ type World struct {
 	vms     []vm
 	vmIdx   map[string]int32
 	slots   []slot
-	free    []int32
+	free    []freeSlot
+	born    uint64
 	tickets []ticket
 	faults  []fault
 

@@ -75,18 +75,22 @@ func (w *World) setBacklog(n int) {
 }
 
 func (w *World) pushFree(s int32) {
-	if !w.slots[s].free {
-		w.slots[s].free = true
-		w.free = append(w.free, s)
+	if sl := &w.slots[s]; !sl.free {
+		sl.free = true
+		w.free = append(w.free, freeSlot{slot: s, epoch: sl.epoch})
 	}
 }
 
 // dispatch hands queued jobs to idle workers on healthy VMs.
 func (w *World) dispatch() {
 	for w.backlog > 0 && len(w.free) > 0 {
-		s := w.free[len(w.free)-1]
+		top := w.free[len(w.free)-1]
 		w.free = w.free[:len(w.free)-1]
+		s := top.slot
 		sl := &w.slots[s]
+		if top.epoch != sl.epoch {
+			continue // an entry of the slot's earlier life
+		}
 		sl.free = false
 		if sl.job >= 0 || w.vms[sl.vm].state != vmRunning {
 			continue
