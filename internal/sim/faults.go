@@ -327,8 +327,7 @@ func (w *World) ScaleOut(pool string, n int) error {
 		return fmt.Errorf("scale out: no pool %q", pool)
 	}
 	for range n {
-		w.tickets = append(w.tickets, ticket{pool: pi})
-		w.q.push(ev{t: w.now, kind: kProvision, a: int32(len(w.tickets) - 1)})
+		w.q.push(ev{t: w.now, kind: kProvision, a: w.newTicket(ticket{pool: pi})})
 	}
 	return nil
 }

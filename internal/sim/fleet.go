@@ -234,9 +234,21 @@ func (w *World) replace(pi int32, replaces string, fallback bool) {
 		pi = p.fallbackFor
 		p = &w.pools[pi]
 	}
-	w.tickets = append(w.tickets, ticket{pool: pi, replaces: replaces})
 	delay := int64(p.cfg.Autoscale.Delay)
-	w.q.push(ev{t: w.now + delay, kind: kProvision, a: int32(len(w.tickets) - 1)})
+	w.q.push(ev{t: w.now + delay, kind: kProvision, a: w.newTicket(ticket{pool: pi, replaces: replaces})})
+}
+
+// newTicket files a request for a VM, in the record of a finished one when
+// there is one: the tickets follow the requests in flight, not the day.
+func (w *World) newTicket(tk ticket) int32 {
+	if n := len(w.doneTickets); n > 0 {
+		ti := w.doneTickets[n-1]
+		w.doneTickets = w.doneTickets[:n-1]
+		w.tickets[ti] = tk
+		return ti
+	}
+	w.tickets = append(w.tickets, tk)
+	return int32(len(w.tickets) - 1)
 }
 
 // provision tries one allocation for a ticket: in the Spot pool, or in its
@@ -265,6 +277,7 @@ func (w *World) provision(ti int32) {
 		return
 	}
 	vi := w.newVM(pi, z, tk.fallback, tk.replaces)
+	w.doneTickets = append(w.doneTickets, ti) // no event refers to it any more
 	w.q.push(ev{t: w.now + max(p.latency.draw(w.rFleet), int64(time.Millisecond)), kind: kVMUp, a: vi, gen: w.vms[vi].gen})
 }
 

@@ -178,7 +178,9 @@ type World struct {
 	free    []freeSlot
 	born    uint64
 	tickets []ticket
-	faults  []fault
+	// doneTickets are tickets whose VM was created, to be reused.
+	doneTickets []int32
+	faults      []fault
 
 	jobs       []job
 	fresh      fifo
