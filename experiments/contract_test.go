@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/spotdrill/spotdrill/blastradius"
 	"github.com/spotdrill/spotdrill/injector"
 	"github.com/spotdrill/spotdrill/injector/azure"
 	"github.com/spotdrill/spotdrill/injector/azure/azurefake"
@@ -484,4 +487,124 @@ func TestLeaseKeepsOtherRunsAway(t *testing.T) {
 		require.True(t, res.Refused)
 		require.Contains(t, res.Reason, "--lease needs provider azure")
 	})
+}
+
+// TestAzureNeverEvictsExemptOrUnplannedVMs is the safety property on the
+// Azure provider over the SDK's fake servers: random subscriptions (scale
+// sets and standalone VMs, exempt in every spelling on the VM or the set),
+// random waves and caps, random opt-in to new instances, and instances that
+// join the scale sets right after the plan. Every simulateEviction that
+// reached "Azure" is checked against the journal: never exempt, never a
+// Regular VM, always frozen for its wave or named as a new instance first,
+// and never more than maxEvictions.
+func TestAzureNeverEvictsExemptOrUnplannedVMs(t *testing.T) {
+	exemptTags := []map[string]string{nil, {"chaos-exempt": "true"}, {"Chaos-Exempt": "True"}, {"CHAOS-EXEMPT": ""}, {"chaos-exempt": "false"}}
+	calls, extended := 0, 0
+	for seed := uint64(1); seed <= 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		exempt := map[string]bool{} // by key of VM or scale set ID
+		sets := []string{}
+		build := func(f *azurefake.Fleet) {
+			for s := range 1 + rng.IntN(3) {
+				name := fmt.Sprintf("set%d", s)
+				tags := exemptTags[rng.IntN(len(exemptTags))]
+				prio := "Spot"
+				if rng.IntN(5) == 0 {
+					prio = "Regular"
+				}
+				ids := f.AddScaleSet(azurefake.ScaleSet{ResourceGroup: "rg", Name: name, Priority: prio, EvictionPolicy: "Delete",
+					Zones: []string{"1", "2"}, Capacity: 1 + rng.IntN(6), Tags: tags, Replace: time.Minute})
+				if _, ex := blastradius.Exempt(tags); ex {
+					exempt[injector.Key(azurefake.ScaleSetID("rg", name))] = true
+					for _, id := range ids {
+						exempt[injector.Key(id)] = true
+					}
+				}
+				sets = append(sets, name)
+			}
+			for v := range rng.IntN(3) {
+				tags := exemptTags[rng.IntN(len(exemptTags))]
+				id := f.AddVM(azurefake.VM{ResourceGroup: "rg", Name: fmt.Sprintf("vm%d", v), Priority: "Spot", Zone: "1", Tags: tags})
+				if _, ex := blastradius.Exempt(tags); ex {
+					exempt[injector.Key(id)] = true
+				}
+			}
+		}
+		maxEvictions := 4 + rng.IntN(16)
+		var waves strings.Builder
+		for w := range 1 + rng.IntN(3) {
+			sel := []string{"{all: true}", fmt.Sprintf("{count: %d}", 1+rng.IntN(4)), fmt.Sprintf("{percent: %d%%}", 20+rng.IntN(60))}[rng.IntN(3)]
+			fmt.Fprintf(&waves, "  - {name: w%d, at: %dm, evict: %s}\n", w, 5+10*w, sel)
+		}
+		text := fmt.Sprintf(`apiVersion: spotdrill.dev/v1
+kind: GameDay
+metadata: {name: azure-property}
+seed: %d
+duration: 1h
+target:
+  provider: azure
+  azure:
+    subscription: 00000000-0000-0000-0000-000000000000
+    resourceGroups: [rg]
+waves:
+%sblastRadius:
+  maxPoolPercent: 100%%
+  maxEvictions: %d
+  exclude: {tags: {chaos-exempt: "false"}}
+`, seed, waves.String(), maxEvictions)
+		sc := parseAzure(t, text)
+		include := rng.IntN(2) == 0
+		if include {
+			sc.Target.NewInstances = scenarios.NewInstancesInclude
+		}
+		var evs []journal.Event
+		var fleet *azurefake.Fleet
+		bus := journal.NewBus(journal.SinkFunc(func(e *journal.Event) {
+			evs = append(evs, *e)
+			if e.Type == journal.Planned && len(sets) > 0 {
+				fleet.ScaleOut("rg", sets[rng.IntN(len(sets))], 1+rng.IntN(3))
+			}
+		}))
+		w, f, _, _ := fakeAzure(t, sc, bus, true, build)
+		fleet = f
+		bus.Subscribe(w)
+		res, err := Run(context.Background(), Config{Scenario: sc, World: w, Bus: bus, Tool: "test"})
+		require.NoError(t, err, "seed %d", seed)
+
+		waveIDs := map[string]map[string]bool{}
+		named := map[string]bool{}
+		requested := map[string]string{} // key -> wave
+		for _, e := range evs {
+			switch e.Type {
+			case journal.Planned:
+				for _, pw := range e.Plan.Waves {
+					waveIDs[pw.Name] = map[string]bool{}
+					for _, i := range pw.Targets {
+						waveIDs[pw.Name][injector.Key(e.Plan.Targets[i])] = true
+					}
+				}
+			case journal.PlanExtended:
+				require.True(t, include, "seed %d: %s admitted without the opt-in", seed, e.VM)
+				named[e.Wave+"/"+injector.Key(e.VM)] = true
+				extended++
+			case journal.EvictionRequested:
+				k := injector.Key(e.VM)
+				require.True(t, waveIDs[e.Wave][k] || named[e.Wave+"/"+k], "seed %d: %s evicted in %s outside the plan", seed, e.VM, e.Wave)
+				requested[k] = e.Wave
+			}
+		}
+		for _, c := range f.Calls() {
+			k := injector.Key(c.ID)
+			_, ok := requested[k]
+			require.True(t, ok, "seed %d: a call to %s without its eviction.requested", seed, c.ID)
+			require.False(t, exempt[k], "seed %d: an exempt VM was evicted: %s", seed, c.ID)
+			require.True(t, strings.Contains(c.ID, "/virtualMachineScaleSets/set") || strings.Contains(c.ID, "/virtualMachines/vm"), c.ID)
+		}
+		require.LessOrEqual(t, len(f.Calls()), maxEvictions, "seed %d", seed)
+		calls += len(f.Calls())
+		_ = res
+	}
+	t.Logf("%d simulateEviction calls checked, %d new instances admitted", calls, extended)
+	require.Positive(t, calls)
+	require.Positive(t, extended)
 }
