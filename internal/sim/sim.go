@@ -427,7 +427,7 @@ func (w *World) StartContext(ctx context.Context) {
 		}
 	}
 	w.q.push(ev{t: w.sampleEvery, kind: kSample})
-	w.dispatch()
+	w.dispatchUntil(func() bool { return ctx.Err() != nil })
 }
 
 // Now is the virtual time.

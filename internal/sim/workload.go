@@ -82,8 +82,15 @@ func (w *World) pushFree(s int32) {
 }
 
 // dispatch hands queued jobs to idle workers on healthy VMs.
-func (w *World) dispatch() {
-	for w.backlog > 0 && len(w.free) > 0 {
+func (w *World) dispatch() { w.dispatchUntil(nil) }
+
+// dispatchUntil is dispatch that gives up when stop says so (checked every
+// few thousand jobs): the start of a large fleet hands out millions.
+func (w *World) dispatchUntil(stop func() bool) {
+	for n := 0; w.backlog > 0 && len(w.free) > 0; n++ {
+		if stop != nil && n&4095 == 4095 && stop() {
+			return
+		}
 		top := w.free[len(w.free)-1]
 		w.free = w.free[:len(w.free)-1]
 		s := top.slot
