@@ -2,6 +2,7 @@ package reports
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/spotdrill/spotdrill/journal"
@@ -63,7 +64,7 @@ type Accumulator struct {
 	summaryTurn     values
 	summaryWait     values
 	// partTurn and partWait gather the lists of a summary in parts.
-	partTurn, partWait []float64
+	partTurn, partWait [][]float64
 
 	sample      journal.Sample
 	samples     int
@@ -477,22 +478,38 @@ func (a *Accumulator) onSample(e *journal.Event) {
 // onSummary keeps the counts and copies the lists: in a live run the event
 // is shared with other sinks, so it must not be sorted in place.
 // onSummary takes the workload's summary: its lists may come in parts
-// (Summary.More), the last of which carries the counts.
+// (Summary.More), the last of which carries the counts. Parts are kept as
+// they come and joined once, at their exact size: a run of ten million
+// jobs must not grow a list of ten million values by doubling.
 func (a *Accumulator) onSummary(e *journal.Event) {
 	if e.Summary == nil {
 		return
 	}
-	a.partTurn = append(a.partTurn, e.Summary.Turnaround...)
-	a.partWait = append(a.partWait, e.Summary.Wait...)
 	if e.Summary.More {
+		a.partTurn = append(a.partTurn, slices.Clone(e.Summary.Turnaround))
+		a.partWait = append(a.partWait, slices.Clone(e.Summary.Wait))
 		return
 	}
 	s := *e.Summary
 	s.Turnaround, s.Wait, s.More = nil, nil, false
 	a.summary = &s
-	a.summaryTurn = valuesOwning(a.partTurn)
-	a.summaryWait = valuesOwning(a.partWait)
+	a.summaryTurn = valuesOwning(joinParts(a.partTurn, e.Summary.Turnaround))
+	a.summaryWait = valuesOwning(joinParts(a.partWait, e.Summary.Wait))
 	a.partTurn, a.partWait = nil, nil
+}
+
+// joinParts copies the parts and the last list into one list of the exact
+// size.
+func joinParts(parts [][]float64, last []float64) []float64 {
+	n := len(last)
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]float64, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return append(out, last...)
 }
 
 func firstNonEmpty(a, b string) string {

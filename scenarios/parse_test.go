@@ -309,7 +309,7 @@ func TestLoadBad(t *testing.T) {
 				"22:44: fleet.pools[0].fallback.afterFailures: -1 is negative (expected the number of failed allocations before falling back, 1 or more)",
 				"22:62: fleet.pools[0].fallback.maxInstances: -1 is negative (expected 0 for no cap, or a number of VMs)",
 				"22:74: fleet.pools[0].fallback.budget: -5 is not an amount (expected 0 or more USD)",
-				"28:12: workload.jobs.count: 20000000 jobs are more than the simulator holds (expected 1 to 10000000)",
+				"28:12: workload.jobs.count: 20000000 jobs are more than the simulator holds (expected 1 to 5000000)",
 				"29:18: workload.jobs.ratePerHour: -1 is not an arrival rate (expected 0 to submit every job at the start, or up to 10000000 jobs per hour)",
 				"32:15: workload.checkpoint.interval: -1m is negative (expected 0s or more)",
 				`33:14: workload.checkpoint.storage: "s3" is not valid (expected one of durable, local)`,

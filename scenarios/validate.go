@@ -66,14 +66,14 @@ func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' 
 const (
 	// MaxJobs caps workload.jobs.count: the simulator keeps every job in
 	// memory.
-	MaxJobs = 10_000_000
+	MaxJobs = 5_000_000
 	// MaxPoolCapacity caps one pool; MaxFleet all pools together.
 	MaxPoolCapacity = 100_000
 	MaxFleet        = 200_000
 	// MaxSlots caps the jobs one VM runs at once; MaxFleetSlots the slots
 	// of the whole fleet at its planned size.
 	MaxSlots      = 1_000
-	MaxFleetSlots = 10_000_000
+	MaxFleetSlots = 5_000_000
 	// MaxWaves caps the waves of a game day.
 	MaxWaves = 10_000
 	// MaxRunDuration caps duration; MaxDuration any other duration.

@@ -194,7 +194,7 @@ func TestValidate(t *testing.T) {
 		}},
 
 		// The workload.
-		{"no jobs", validSim, func(s *Scenario) { s.Workload.Jobs.Count = 0 }, []want{{"workload.jobs.count", "0 is not a number of jobs (expected 1 to 10000000)"}}},
+		{"no jobs", validSim, func(s *Scenario) { s.Workload.Jobs.Count = 0 }, []want{{"workload.jobs.count", "0 is not a number of jobs (expected 1 to 5000000)"}}},
 		{"too many jobs", validSim, func(s *Scenario) { s.Workload.Jobs.Count = MaxJobs + 1 }, []want{{"workload.jobs.count", "more than the simulator holds"}}},
 		{"negative rate", validSim, func(s *Scenario) { s.Workload.Jobs.RatePerHour = -1 }, []want{{"workload.jobs.ratePerHour", "-1 is not an arrival rate"}}},
 		{"NaN rate", validSim, func(s *Scenario) { s.Workload.Jobs.RatePerHour = math.NaN() }, []want{{"workload.jobs.ratePerHour", "NaN is not an arrival rate"}}},
