@@ -2,7 +2,6 @@ package reports
 
 import (
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/spotdrill/spotdrill/journal"
@@ -64,7 +63,7 @@ type Accumulator struct {
 	summaryTurn     values
 	summaryWait     values
 	// partTurn and partWait gather the lists of a summary in parts.
-	partTurn, partWait [][]float64
+	partTurn, partWait []float64
 
 	sample      journal.Sample
 	samples     int
@@ -478,38 +477,39 @@ func (a *Accumulator) onSample(e *journal.Event) {
 // onSummary keeps the counts and copies the lists: in a live run the event
 // is shared with other sinks, so it must not be sorted in place.
 // onSummary takes the workload's summary: its lists may come in parts
-// (Summary.More), the last of which carries the counts. Parts are kept as
-// they come and joined once, at their exact size: a run of ten million
-// jobs must not grow a list of ten million values by doubling.
+// (Summary.More), the last of which carries the counts. Parts are appended
+// into one list, room for several made at the first part: a run of
+// millions of jobs must not grow its lists by doubling, nor hold them twice.
 func (a *Accumulator) onSummary(e *journal.Event) {
 	if e.Summary == nil {
 		return
 	}
 	if e.Summary.More {
-		a.partTurn = append(a.partTurn, slices.Clone(e.Summary.Turnaround))
-		a.partWait = append(a.partWait, slices.Clone(e.Summary.Wait))
+		a.partTurn = appendPart(a.partTurn, e.Summary.Turnaround)
+		a.partWait = appendPart(a.partWait, e.Summary.Wait)
 		return
 	}
 	s := *e.Summary
 	s.Turnaround, s.Wait, s.More = nil, nil, false
 	a.summary = &s
-	a.summaryTurn = valuesOwning(joinParts(a.partTurn, e.Summary.Turnaround))
-	a.summaryWait = valuesOwning(joinParts(a.partWait, e.Summary.Wait))
+	if a.partTurn == nil && a.partWait == nil {
+		a.summaryTurn = valuesOf(e.Summary.Turnaround)
+		a.summaryWait = valuesOf(e.Summary.Wait)
+		return
+	}
+	a.summaryTurn = valuesOwning(append(a.partTurn, e.Summary.Turnaround...))
+	a.summaryWait = valuesOwning(append(a.partWait, e.Summary.Wait...))
 	a.partTurn, a.partWait = nil, nil
 }
 
-// joinParts copies the parts and the last list into one list of the exact
-// size.
-func joinParts(parts [][]float64, last []float64) []float64 {
-	n := len(last)
-	for _, p := range parts {
-		n += len(p)
+// summaryParts is how many parts of a summary the first one makes room for.
+const summaryParts = 8
+
+func appendPart(dst, part []float64) []float64 {
+	if dst == nil {
+		dst = make([]float64, 0, summaryParts*max(len(part), 1))
 	}
-	out := make([]float64, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return append(out, last...)
+	return append(dst, part...)
 }
 
 func firstNonEmpty(a, b string) string {
