@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 SCENARIO      ?= scenarios/library/batch-checkpointed.yaml
 PKGS          := ./...
 
-.PHONY: all build test fmt-check vet lint unit bench bench-large run fuzz schema clean
+.PHONY: all build test fmt-check vet lint unit bench bench-large perf run fuzz schema clean
 
 all: build
 
@@ -37,6 +37,17 @@ unit:
 ## bench: the benchmarks of the issue figures (simulator, reports).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## perf: the performance table: the simulator against the bare event loop
+## (one core, same session), and the end-to-end rows with the real binary
+## (wall time and peak RSS of the process). Takes about a minute.
+PERF_OUT := $(BIN)/perf.txt
+perf:
+	@mkdir -p $(BIN)
+	GOMAXPROCS=1 $(GO) test ./internal/sim -run '^$$' -bench 'EventLoopFloor$$' -count 3 > $(PERF_OUT)
+	GOMAXPROCS=1 $(GO) test ./experiments -run '^$$' -bench 'SimLarge$$' -benchtime 1x -count 3 >> $(PERF_OUT)
+	$(GO) test ./cmd/spotdrill -run '^$$' -bench 'EndToEnd' -benchtime 1x >> $(PERF_OUT)
+	@awk -f .ci/perf-table.awk $(PERF_OUT)
 
 ## run: a game day on the simulated fleet.
 run:
