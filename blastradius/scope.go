@@ -66,9 +66,6 @@ func (s *Scope) allow(wave, key string) {
 	m[key] = true
 }
 
-// Contains reports whether a target is one of the plan's resources.
-func (s *Scope) Contains(t injector.Target) bool { return s.members[t.Key()] }
-
 // MayTouch reports whether a wave may touch a target: the plan froze it for
 // that wave, or the wave admitted it as a new instance.
 func (s *Scope) MayTouch(wave string, t injector.Target) bool { return s.waves[wave][t.Key()] }

@@ -42,8 +42,9 @@ type Plan struct {
 
 	limits blastradius.Limits
 	scope  blastradius.Scope
-	locks  []string
-	leases []string
+	// claims maps each lock key to the resource a lease tags (none on the
+	// simulated fleet): LockKeys and LeaseIDs.
+	claims map[string]string
 }
 
 // PlanTarget is one VM inside the plan.
@@ -174,16 +175,7 @@ func NewPlan(sc *scenarios.Scenario, targets []injector.Target, start time.Time)
 		inPlan = append(inPlan, t)
 		p.Targets = append(p.Targets, PlanTarget{ID: t.ID, Name: t.Name, Pool: t.Pool, Zone: t.Zone})
 		p.scope.Freeze(t)
-		p.locks = append(p.locks, lockKey(sc, t))
-		if sc.Target.Provider == scenarios.ProviderAzure {
-			id := t.PoolID
-			if id == "" {
-				id = t.ID
-			}
-			if !slices.ContainsFunc(p.leases, func(l string) bool { return injector.Key(l) == injector.Key(id) }) {
-				p.leases = append(p.leases, id)
-			}
-		}
+		p.claim(sc, t)
 	}
 	p.Limits = describeLimits(&limits, newInstances)
 	p.planWaves(sc, inPlan)
@@ -478,16 +470,11 @@ func sortedOrder(keys []string) []int {
 	return idx
 }
 
-// ShortDigest is the digest as people read and type it.
-func (p *Plan) ShortDigest() string { return ShortDigest(p.Digest) }
-
-// ShortDigest cuts a digest to the 12 hex digits people compare.
-func ShortDigest(d string) string {
-	h := strings.TrimPrefix(d, "sha256:")
-	if len(h) > MinDigestPrefix {
-		h = h[:MinDigestPrefix]
-	}
-	return h
+// ShortDigest is the digest as people read and type it: its first
+// MinDigestPrefix hex digits.
+func (p *Plan) ShortDigest() string {
+	h := strings.TrimPrefix(p.Digest, "sha256:")
+	return h[:min(len(h), MinDigestPrefix)]
 }
 
 // MinDigestPrefix is how many hex digits of the digest --confirm needs.
@@ -506,24 +493,39 @@ func (p *Plan) Matches(given string) bool {
 // touches the same targets at once: on Azure the resource IDs of the
 // targeted scale sets and standalone VMs (a scale set's key covers the
 // instances that join it later); on the simulated fleet, the scenario file.
-func (p *Plan) LockKeys() []string {
-	keys := slices.Clone(p.locks)
-	sort.Strings(keys)
-	return slices.Compact(keys)
-}
+func (p *Plan) LockKeys() []string { return sortedKeys(p.claims) }
 
 // LeaseIDs are the resources a lease tags on Azure: the targeted scale sets
-// (which covers their future instances) and standalone VMs.
-func (p *Plan) LeaseIDs() []string { return slices.Clone(p.leases) }
+// (which covers their future instances) and standalone VMs, in the order of
+// their keys.
+func (p *Plan) LeaseIDs() []string {
+	var ids []string
+	for _, k := range sortedKeys(p.claims) {
+		if id := p.claims[k]; id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
 
-func lockKey(sc *scenarios.Scenario, t injector.Target) string {
+// claim records what a target in the plan makes the run lock and lease.
+func (p *Plan) claim(sc *scenarios.Scenario, t injector.Target) {
+	if p.claims == nil {
+		p.claims = map[string]string{}
+	}
 	if sc.Target.Provider != scenarios.ProviderAzure {
-		return SimLockKey(sc)
+		if len(p.claims) == 0 {
+			p.claims[SimLockKey(sc)] = ""
+		}
+		return
 	}
-	if t.PoolID != "" {
-		return "azure:" + injector.Key(t.PoolID)
+	id := t.PoolID
+	if id == "" {
+		id = t.ID
 	}
-	return "azure:" + t.Key()
+	if k := "azure:" + injector.Key(id); p.claims[k] == "" {
+		p.claims[k] = id
+	}
 }
 
 // SimLockKey is the lock key of a simulated game day: its scenario file's

@@ -124,7 +124,27 @@ func (w *Writer) SetDurable(d bool) {
 // Commit writes every event emitted so far to the file (and syncs it when
 // durable) before the caller acts on them. An error is final: the writer
 // refuses every later event, and the run must stop acting.
-func (w *Writer) Commit() error {
+func (w *Writer) Commit() error { return w.flush(syncIfDurable) }
+
+// Sync writes what is buffered and syncs the file when it is a regular
+// file, whether or not the writer is durable: the end of a run.
+func (w *Writer) Sync() error { return w.flush(syncAlways) }
+
+// Flush writes buffered lines to the underlying writer.
+func (w *Writer) Flush() error { return w.flush(syncNever) }
+
+// When flush syncs the file after writing.
+type syncMode uint8
+
+const (
+	syncNever syncMode = iota
+	syncIfDurable
+	syncAlways
+)
+
+// flush writes what is buffered, then syncs as mode says. The first error
+// sticks.
+func (w *Writer) flush(mode syncMode) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -134,45 +154,11 @@ func (w *Writer) Commit() error {
 		w.err = fmt.Errorf("journal: write: %w", err)
 		return w.err
 	}
-	if w.durable && w.sync != nil {
+	if (mode == syncAlways || mode == syncIfDurable && w.durable) && w.sync != nil {
 		if err := w.sync(); err != nil {
 			w.err = fmt.Errorf("journal: sync: %w", err)
 			return w.err
 		}
-	}
-	return nil
-}
-
-// Sync writes what is buffered and syncs the file when it is a regular
-// file, whether or not the writer is durable: the end of a run.
-func (w *Writer) Sync() error {
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if w.sync == nil {
-		return nil
-	}
-	if err := w.sync(); err != nil {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.err == nil {
-			w.err = fmt.Errorf("journal: sync: %w", err)
-		}
-		return w.err
-	}
-	return nil
-}
-
-// Flush writes buffered lines to the underlying writer.
-func (w *Writer) Flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return w.err
-	}
-	if err := w.buf.Flush(); err != nil {
-		w.err = fmt.Errorf("journal: flush: %w", err)
-		return w.err
 	}
 	return nil
 }
