@@ -38,8 +38,11 @@ type Accumulator struct {
 	failed  []FailedEviction
 
 	evictions chunks[eviction]
-	// latest is the index of each VM's most recent eviction record.
-	latest  map[string]int32
+	// vmIdx gives each VM named by an event a dense index into vms: an
+	// event looks its VM up once, and every later question about the VM
+	// (its latest eviction, its bill) is an index, not a string hash.
+	vmIdx   map[string]int32
+	vms     chunks[vmState]
 	evicted int // eviction.evicted events
 	traceID string
 	// uncorrelated counts landed evictions of VMs that the platform says ran
@@ -133,6 +136,43 @@ func (ev *eviction) noteTTR(v float64) {
 	}
 }
 
+// vmState is what the accumulator follows of one VM.
+type vmState struct {
+	// latest is the VM's most recent eviction record, -1 before its first.
+	latest int32
+	bill   vmCost
+	billed bool
+}
+
+// vm returns the state of the VM named name, made on first sight.
+func (a *Accumulator) vm(name string) *vmState {
+	if i, ok := a.vmIdx[name]; ok {
+		return a.vms.at(i)
+	}
+	if a.vmIdx == nil {
+		a.vmIdx = make(map[string]int32)
+	}
+	i := a.vms.push(vmState{latest: -1})
+	a.vmIdx[name] = i
+	return a.vms.at(i)
+}
+
+// known returns the state of a VM seen before, or nil.
+func (a *Accumulator) known(name string) *vmState {
+	if i, ok := a.vmIdx[name]; ok {
+		return a.vms.at(i)
+	}
+	return nil
+}
+
+// latest returns the VM's most recent eviction record, or nil.
+func (a *Accumulator) latest(name string) (int32, *eviction) {
+	if v := a.known(name); v != nil && v.latest >= 0 {
+		return v.latest, a.evictions.at(v.latest)
+	}
+	return -1, nil
+}
+
 // pendingJob is an interruption waiting for its job to run again.
 type pendingJob struct {
 	ev     int32 // eviction record, or -1 when no eviction explains it
@@ -199,7 +239,9 @@ func (a *Accumulator) Emit(e *journal.Event) {
 		a.evid.onBootstrapFailed(e)
 		a.bootstrapFailed++
 	case journal.VMDeleted:
-		a.cost.stop(e.VM, e.T)
+		if v := a.known(e.VM); v != nil {
+			a.cost.stop(v, e.T)
+		}
 	case journal.FaultStarted, journal.FaultEnded:
 		a.onFault(e)
 	case journal.PriceChanged:
@@ -242,22 +284,19 @@ func (a *Accumulator) countWave(name string, fn func(*Wave)) {
 
 // openEviction returns the record an eviction phase of vm belongs to: its
 // latest record while that has not landed, else a new one.
-func (a *Accumulator) openEviction(vm string) *eviction {
-	if i, ok := a.latest[vm]; ok {
-		if ev := a.evictions.at(i); !ev.closed && !isSet(ev.evicted) {
+func (a *Accumulator) openEviction(v *vmState, vm string) *eviction {
+	if v.latest >= 0 {
+		if ev := a.evictions.at(v.latest); !ev.closed && !isSet(ev.evicted) {
 			return ev
 		}
 	}
-	if a.latest == nil {
-		a.latest = make(map[string]int32)
-	}
-	i := a.evictions.push(newEviction(vm))
-	a.latest[vm] = i
-	return a.evictions.at(i)
+	v.latest = a.evictions.push(newEviction(vm))
+	return a.evictions.at(v.latest)
 }
 
 func (a *Accumulator) onEvictionPhase(e *journal.Event) {
-	ev := a.openEviction(e.VM)
+	v := a.vm(e.VM)
+	ev := a.openEviction(v, e.VM)
 	ev.pool = firstNonEmpty(ev.pool, e.Pool)
 	ev.zone = firstNonEmpty(ev.zone, e.Zone)
 	ev.cause = firstNonEmpty(e.Cause, ev.cause)
@@ -276,7 +315,7 @@ func (a *Accumulator) onEvictionPhase(e *journal.Event) {
 	case journal.EvictionDrained:
 		ev.drained = e.T
 	case journal.EvictionEvicted:
-		a.land(ev, e)
+		a.land(v, ev, e)
 	}
 }
 
@@ -284,18 +323,14 @@ func (a *Accumulator) onEvictionPhase(e *journal.Event) {
 // later eviction of the VM (a natural one, a retry) starts a record of its
 // own instead of inheriting the refused request's time.
 func (a *Accumulator) onEvictionFailed(e *journal.Event) {
-	i, ok := a.latest[e.VM]
-	if !ok {
-		return
-	}
-	if ev := a.evictions.at(i); !ev.closed && !isSet(ev.noticed) && !isSet(ev.evicted) && ev.jobs == 0 {
+	if _, ev := a.latest(e.VM); ev != nil && !ev.closed && !isSet(ev.noticed) && !isSet(ev.evicted) && ev.jobs == 0 {
 		ev.closed, ev.failed = true, true
 	}
 }
 
 // land records the eviction itself: the VM stops billing, and every clock
 // that starts at the eviction starts now.
-func (a *Accumulator) land(ev *eviction, e *journal.Event) {
+func (a *Accumulator) land(v *vmState, ev *eviction, e *journal.Event) {
 	a.evicted++
 	ev.evicted = e.T
 	ev.policy = e.Policy
@@ -303,7 +338,7 @@ func (a *Accumulator) land(ev *eviction, e *journal.Event) {
 	if ev.running > 0 && ev.jobs == 0 {
 		a.uncorrelated++
 	}
-	a.cost.stop(e.VM, e.T)
+	a.cost.stop(v, e.T)
 	for _, r := range ev.early {
 		v := max(0, r.recovered-ev.evicted)
 		a.ttr.add(v)
@@ -318,11 +353,10 @@ func (a *Accumulator) land(ev *eviction, e *journal.Event) {
 // onUncorrelated counts an eviction that the correlator saw no workload
 // signal for, unless the platform's own job count already counted it.
 func (a *Accumulator) onUncorrelated(e *journal.Event) {
-	i, ok := a.latest[e.VM]
-	if !ok {
+	_, ev := a.latest(e.VM)
+	if ev == nil {
 		return
 	}
-	ev := a.evictions.at(i)
 	if ev.signalless || (ev.running > 0 && ev.jobs == 0) {
 		return
 	}
@@ -348,8 +382,7 @@ func (a *Accumulator) onInterrupted(e *journal.Event) {
 	}
 	p := pendingJob{ev: -1, vm: e.VM, t: e.T}
 	var explained *eviction
-	if i, ok := a.latest[e.VM]; ok && !a.evictions.at(i).closed {
-		ev := a.evictions.at(i)
+	if i, ev := a.latest(e.VM); ev != nil && !ev.closed {
 		explained = ev
 		p.ev = i
 		if ev.jobs == 0 && ev.running > 0 && isSet(ev.evicted) {
@@ -411,30 +444,35 @@ func (a *Accumulator) onCompleted(e *journal.Event) {
 }
 
 func (a *Accumulator) onVMRunning(e *journal.Event) {
-	a.cost.start(e, a.pools[e.Pool])
-	a.evid.onVMRunning(e, a.pools[e.Pool])
+	pool := a.pools[e.Pool]
+	v := a.vm(e.VM)
+	a.cost.start(v, e, pool)
+	a.evid.onVMRunning(e, pool)
 	if e.At != nil {
 		a.provLatency.add(e.T - *e.At)
 	}
 	// The replacement of an evicted VM: named by replaces, or the same VM
 	// started again (a deallocated instance brought back).
-	if e.Replaces != "" {
-		a.replace(e.Replaces, e)
+	if e.Replaces != "" && e.Replaces != e.VM {
+		a.replace(a.known(e.Replaces), false, e)
 	} else {
-		a.replace(e.VM, e)
+		a.replace(v, true, e)
 	}
-	if i, ok := a.latest[e.VM]; ok && isSet(a.evictions.at(i).evicted) {
-		a.evictions.at(i).closed = true
+	if v.latest >= 0 {
+		if ev := a.evictions.at(v.latest); isSet(ev.evicted) {
+			ev.closed = true
+		}
 	}
 }
 
-func (a *Accumulator) replace(vm string, e *journal.Event) {
-	i, ok := a.latest[vm]
-	if !ok {
+// replace notes e's VM as the replacement of the VM whose state is old;
+// self says it is the same VM running again.
+func (a *Accumulator) replace(old *vmState, self bool, e *journal.Event) {
+	if old == nil || old.latest < 0 {
 		return
 	}
-	ev := a.evictions.at(i)
-	if isSet(ev.replaced) || (vm == e.VM && !isSet(ev.evicted)) {
+	ev := a.evictions.at(old.latest)
+	if isSet(ev.replaced) || (self && !isSet(ev.evicted)) {
 		return
 	}
 	ev.replaced, ev.replacedBy = e.T, e.VM

@@ -54,11 +54,10 @@ type vmCost struct {
 }
 
 // costBook follows every running VM from vm.running to the event that
-// stops it.
+// stops it; each VM's own entry lives in the accumulator's vmState.
 type costBook struct {
 	groups []costGroup
 	byKey  map[costKey]int32
-	vms    map[string]vmCost
 	// poolPrice holds pool-wide price changes for VMs that start later
 	// without a price of their own.
 	poolPrice map[string]float64
@@ -67,7 +66,6 @@ type costBook struct {
 func (b *costBook) init() {
 	if b.byKey == nil {
 		b.byKey = make(map[costKey]int32)
-		b.vms = make(map[string]vmCost)
 		b.poolPrice = make(map[string]float64)
 	}
 }
@@ -85,13 +83,14 @@ func (b *costBook) group(k costKey, t float64) int32 {
 
 // start bills a VM from t. A zero price in the event falls back to the
 // group's current Spot price, then to the pool's list price.
-func (b *costBook) start(e *journal.Event, pool journal.Pool) {
+func (b *costBook) start(v *vmState, e *journal.Event, pool journal.Pool) {
 	prio := e.Priority
 	if prio == "" {
 		prio = pool.Priority
 	}
 	k := costKey{pool: e.Pool, zone: e.Zone, spot: prio == "Spot", fallback: e.Fallback || pool.FallbackFor != ""}
-	b.stop(e.VM, e.T) // a VM reported running twice restarts its bill
+	b.init()
+	b.stop(v, e.T) // a VM reported running twice restarts its bill
 	gi := b.group(k, e.T)
 	g := &b.groups[gi]
 	g.advance(e.T)
@@ -109,14 +108,14 @@ func (b *costBook) start(e *journal.Event, pool journal.Pool) {
 	}
 	g.running++
 	g.rate += price
-	b.vms[e.VM] = vmCost{group: gi, price: price, epoch: g.epoch}
+	v.bill, v.billed = vmCost{group: gi, price: price, epoch: g.epoch}, true
 }
 
-func (b *costBook) stop(vm string, t float64) {
-	v, ok := b.vms[vm]
-	if !ok {
+func (b *costBook) stop(vm *vmState, t float64) {
+	if !vm.billed {
 		return
 	}
+	v := vm.bill
 	g := &b.groups[v.group]
 	g.advance(t)
 	price := v.price
@@ -128,9 +127,8 @@ func (b *costBook) stop(vm string, t float64) {
 	if g.running == 0 {
 		g.rate = 0 // no float drift left behind
 	}
-	// A stopped VM leaves the book, which so stays as small as the fleet;
-	// if it runs again, vm.running bills it afresh.
-	delete(b.vms, vm)
+	// If it runs again, vm.running bills it afresh.
+	vm.billed = false
 }
 
 // reprice applies a price.changed: every Spot VM of the pool, in the zone or
