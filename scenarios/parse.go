@@ -100,6 +100,15 @@ func parse(data []byte, file string, lookupEnv func(string) (string, bool)) (*Sc
 	if errs != nil {
 		return nil, errs
 	}
+	return decodeDocument(doc, file, lookupEnv)
+}
+
+// decodeDocument checks the document's shape, decodes it, applies defaults
+// and validates it.
+func decodeDocument(doc *document, file string, lookupEnv func(string) (string, bool)) (*Scenario, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
 	if probs := checkShape(doc.body, doc.ix, file); len(probs) > 0 {
 		return nil, newErrors(probs)
 	}

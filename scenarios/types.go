@@ -41,6 +41,9 @@ type Scenario struct {
 	AbortWhen []Abort `yaml:"abortWhen,omitempty" json:"abortWhen,omitempty"`
 	// SLOs are the objectives the report grades.
 	SLOs []SLO `yaml:"slos,omitempty" json:"slos,omitempty"`
+	// Sweep is the grid of parameters and seeds that spotdrill sweep plays
+	// the scenario over; spotdrill run ignores it.
+	Sweep *Sweep `yaml:"sweep,omitempty" json:"sweep,omitempty"`
 
 	// File is where the scenario was read from.
 	File string `yaml:"-" json:"-"`
@@ -419,4 +422,35 @@ type SLO struct {
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// Objective is the condition the run must meet, such as "ttr.p95 <= 2m".
 	Objective Condition `yaml:"objective" json:"objective"`
+}
+
+// Sweep plays the scenario many times: every combination of the values in
+// Set, each with every seed. The command line's --seeds, --set, --minimize,
+// --maximize, --subject-to and --probability override it.
+type Sweep struct {
+	// Seeds is how many seeds each grid point plays: "100" for seeds 1 to
+	// 100, or a range such as "100-199". 100 if absent.
+	Seeds string `yaml:"seeds,omitempty" json:"seeds,omitempty"`
+	// Set lists the fields to vary, by their YAML path, with their values.
+	// The grid is the product of the lists, the first varying slowest.
+	Set []SweepSet `yaml:"set,omitempty" json:"set,omitempty"`
+	// Minimize names the metric whose mean the best grid point has lowest.
+	Minimize string `yaml:"minimize,omitempty" json:"minimize,omitempty"`
+	// Maximize names the metric whose mean the best grid point has highest.
+	Maximize string `yaml:"maximize,omitempty" json:"maximize,omitempty"`
+	// SubjectTo names the SLOs a grid point must meet to be the best; all
+	// of the scenario's if absent.
+	SubjectTo []string `yaml:"subjectTo,omitempty" json:"subjectTo,omitempty"`
+	// Probability is the share of runs in which a grid point must meet
+	// them all; 95% if absent.
+	Probability *Percent `yaml:"probability,omitempty" json:"probability,omitempty"`
+}
+
+// SweepSet is one field a sweep varies.
+type SweepSet struct {
+	// Path addresses the field as --set does: fleet.evictionRate,
+	// workload.checkpoint.interval, fleet.pools[batch-spot].capacity.
+	Path string `yaml:"path" json:"path"`
+	// Values are written as in the scenario: 5%, 2m, 24.
+	Values []string `yaml:"values" json:"values"`
 }

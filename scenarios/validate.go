@@ -102,6 +102,7 @@ func (s *Scenario) Validate() []Problem {
 	v.waves()
 	v.blastRadius()
 	v.conditions()
+	v.sweep()
 	return v.probs
 }
 

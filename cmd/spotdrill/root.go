@@ -78,6 +78,7 @@ your SLOs.`,
 		NewCmdPlan(ios, nil),
 		NewCmdTargets(ios, nil),
 		NewCmdReport(ios),
+		NewCmdSweep(ios),
 		NewCmdVersion(ios),
 		NewCmdEmulate(ios, nil),
 	)
