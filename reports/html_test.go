@@ -1,21 +1,17 @@
 package reports
 
 import (
-	"bytes"
-	"context"
 	"image"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/spotdrill/spotdrill/internal/browsertest"
 	"github.com/spotdrill/spotdrill/journal"
 )
 
@@ -57,49 +53,25 @@ func TestHTMLEscapesJournalText(t *testing.T) {
 	assert.Contains(t, page, "&lt;script&gt;")
 }
 
-// chromium runs the headless browser with everything that could reach the
-// network turned off.
-func chromium(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(),
-	}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "chromium: %s", stderr.String())
-	return stdout.Bytes()
-}
-
 // The HTML report opens in a real browser: the screenshot is not blank,
 // and the charts are in the DOM as SVG with drawn content.
 func TestHTMLInHeadlessChromium(t *testing.T) {
-	bin := requireTool(t, "chromium", "apt-get install chromium")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.html")
 	require.NoError(t, os.WriteFile(path, render(t, fixtures()[3].bundle(t), FormatHTML), 0o644))
 	url := "file://" + path
 
 	shot := filepath.Join(dir, "shot.png")
-	chromium(t, bin, "--screenshot="+shot, "--window-size=1280,2000", url)
-	f, err := os.Open(shot)
-	require.NoError(t, err, "no screenshot")
-	defer f.Close()
-	img, err := png.Decode(f)
-	require.NoError(t, err)
+	img := browsertest.Screenshot(t, url, shot, 1280, 2000)
 	assert.Equal(t, image.Pt(1280, 2000), img.Bounds().Size())
-	assert.Greater(t, distinctColours(img), 8, "the screenshot is blank")
+	assert.Greater(t, browsertest.DistinctColours(img), 8, "the screenshot is blank")
 	if keep := os.Getenv("SPOTDRILL_KEEP_SCREENSHOT"); keep != "" {
 		data, err := os.ReadFile(shot)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(keep, data, 0o644))
 	}
 
-	dom := string(chromium(t, bin, "--dump-dom", url))
+	dom := string(browsertest.Chromium(t, "--dump-dom", url))
 	for _, id := range []string{"chart-timeline", "chart-ttr", "chart-lost-work"} {
 		i := strings.Index(dom, `<figure id="`+id+`">`)
 		require.GreaterOrEqual(t, i, 0, "%s is not in the DOM", id)
@@ -112,16 +84,3 @@ func TestHTMLInHeadlessChromium(t *testing.T) {
 	assert.Contains(t, dom, "Game day postmortem: failure-modes")
 }
 
-// distinctColours counts the colours of a sample of pixels: a blank page
-// has one.
-func distinctColours(img image.Image) int {
-	seen := map[[4]uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 7 {
-		for x := b.Min.X; x < b.Max.X; x += 7 {
-			r, g, bl, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r >> 8, g >> 8, bl >> 8, a >> 8}] = true
-		}
-	}
-	return len(seen)
-}

@@ -10,23 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// requireTool finds an external program, or skips the test without it;
-// in CI (CI=true) a missing program fails the test instead, so that CI
-// cannot pass by skipping.
-func requireTool(t *testing.T, name, install string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (%s); CI must run this test", name, install)
-	}
-	t.Skipf("%s is not installed (%s)", name, install)
-	return ""
-}
+	"github.com/spotdrill/spotdrill/internal/browsertest"
+)
 
 func xmllint(t *testing.T, xmllintPath, file string) (string, error) {
 	t.Helper()
@@ -35,7 +21,7 @@ func xmllint(t *testing.T, xmllintPath, file string) (string, error) {
 }
 
 func TestJUnitValidatesAgainstXSD(t *testing.T) {
-	lint := requireTool(t, "xmllint", "apt-get install libxml2-utils")
+	lint := browsertest.RequireTool(t, "xmllint", "apt-get install libxml2-utils")
 	dir := t.TempDir()
 	for _, fx := range fixtures() {
 		t.Run(fx.name, func(t *testing.T) {

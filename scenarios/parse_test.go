@@ -166,7 +166,7 @@ func TestLoadBad(t *testing.T) {
 			want: []string{
 				`12:7: fleet.pools[0].capcity: unknown field "capcity" (expected one of name, sku, priority, zones, capacity, evictionPolicy, maxPrice, spotPrice, onDemandPrice, slots, tags, provisioning, autoscale, fallback)`,
 				`16:40: workload.jobs.duration.mx: unknown field "mx" (expected one of dist, value, min, max, mean, stddev)`,
-				`17:1: wave: unknown field "wave" (expected one of apiVersion, kind, metadata, seed, duration, start, target, fleet, workload, waves, blastRadius, abortWhen, slos)`,
+				`17:1: wave: unknown field "wave" (expected one of apiVersion, kind, metadata, seed, duration, start, target, fleet, workload, waves, blastRadius, abortWhen, slos, sweep)`,
 			},
 			count: 3,
 		},

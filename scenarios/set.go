@@ -106,6 +106,9 @@ func applySet(body ast.Node, s Set) (string, *Problem) {
 		}
 		canonical = joinPath(canonical, seg.key)
 		if found == nil {
+			if typeAtPath(canonical) == nil {
+				return "", &Problem{Field: canonical, Msg: "no such field in a scenario (expected a path such as fleet.evictionRate or workload.checkpoint.interval)"}
+			}
 			if !last || seg.sel != "" {
 				return "", &Problem{Field: canonical, Msg: fmt.Sprintf("the scenario has no %s to set a field in (expected a path whose mappings and lists the file writes)", canonical)}
 			}
@@ -284,10 +287,11 @@ func insertEntry(node ast.Node, key string, value ast.Node) *Problem {
 	if err != nil || len(f.Docs) != 1 {
 		return &Problem{Msg: fmt.Sprintf("key %q cannot be written (expected a plain field name)", key)}
 	}
-	mv, ok := f.Docs[0].Body.(*ast.MappingValueNode)
-	if !ok {
+	entries, ok := mappingEntries(f.Docs[0].Body)
+	if !ok || len(entries) != 1 {
 		return &Problem{Msg: fmt.Sprintf("key %q cannot be written (expected a plain field name)", key)}
 	}
+	mv := entries[0]
 	pos := m.GetToken()
 	if len(m.Values) > 0 && m.Values[len(m.Values)-1].Key != nil {
 		pos = m.Values[len(m.Values)-1].Key.GetToken()

@@ -276,13 +276,13 @@ func best(res *Result, g Goal) *Best {
 	if g.Maximize {
 		verb = "highest"
 	}
-	among := fmt.Sprintf("among %d grid points that met", len(cands))
+	among, whose := fmt.Sprintf("among %d grid points that met", len(cands)), "their"
 	if len(cands) == 1 {
-		among = "the only grid point that met"
+		among, whose = "the only grid point that met", "its"
 	}
-	b.Summary = fmt.Sprintf("%s has the %s mean %s, %s%s, %s %s in at least %s of its runs.",
+	b.Summary = fmt.Sprintf("%s has the %s mean %s, %s%s, %s %s in at least %s of %s runs.",
 		label(res.Grid, pr.values), verb, g.Metric, scenarios.FormatValue(m.Unit, b.Mean), ciPhrase(m.Unit, b.CI95),
-		among, sloPhrase(g), scenarios.FormatValue(scenarios.UnitFraction, g.Probability))
+		among, sloPhrase(g), scenarios.FormatValue(scenarios.UnitFraction, g.Probability), whose)
 	if len(cands) == 1 {
 		b.Distinct = true
 		return b

@@ -67,6 +67,9 @@ func ParseShard(s string, getenv func(string) string) (Shard, error) {
 		if err != nil || idx < 0 {
 			return Shard{}, fmt.Errorf("--shard k8s/%d: JOB_COMPLETION_INDEX is %s (expected the completion index, 0 to %d, that an Indexed Job sets)", n, textsafe.Quote(env), n-1)
 		}
+		if idx >= n {
+			return Shard{}, fmt.Errorf("--shard k8s/%d: JOB_COMPLETION_INDEX is %d (expected 0 to %d: the Job's completions must equal the shard count)", n, idx, n-1)
+		}
 		i = idx + 1
 	} else if i, err = strconv.Atoi(a); err != nil {
 		return Shard{}, fmt.Errorf("--shard %s (%s)", textsafe.Quote(s), want)
