@@ -100,7 +100,7 @@ often enough, 4 interrupted.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Seeds, "seeds", "", "seeds per grid point: N for 1..N, or a range A-B (default: the file's sweep.seeds, else 100)")
 	f.StringArrayVar(&opts.Sets, "set", nil, "PATH=V1,V2,...: a field to vary and its values (repeatable; the grid is their product)")
-	f.IntVar(&opts.Parallel, "parallel", 0, "runs played at once (default: the number of CPUs)")
+	f.IntVar(&opts.Parallel, "parallel", 0, "runs played at once (default: GOMAXPROCS, the CPUs this process may use)")
 	f.StringVar(&opts.Keep, "keep-journals", "", "directory to write every run's journal to (none is written otherwise)")
 	f.StringVar(&opts.Shard, "shard", "", "play shard i of n (i/n, 1-based; k8s/n reads JOB_COMPLETION_INDEX)")
 	opts.goalFlags.add(f)

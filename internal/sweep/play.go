@@ -29,7 +29,8 @@ func (s Shard) has(run int) bool { return s.Whole() || run%s.Count == s.Index-1 
 
 // Options says how to play a sweep.
 type Options struct {
-	// Parallel is how many runs play at once; the number of CPUs if zero.
+	// Parallel is how many runs play at once; GOMAXPROCS if zero (the
+	// CPUs, or a container's CPU limit).
 	Parallel int
 	Shard    Shard
 	// KeepJournals, when set, is a directory that receives each run's
@@ -67,7 +68,7 @@ func (s *Sweep) Play(ctx context.Context, opts Options) ([]RunResult, error) {
 	}
 	workers := opts.Parallel
 	if workers <= 0 {
-		workers = runtime.NumCPU()
+		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, max(len(runs), 1))
 	if opts.KeepJournals != "" {

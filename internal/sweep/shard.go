@@ -3,6 +3,7 @@ package sweep
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -196,18 +197,22 @@ func WriteJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// WriteFile writes to path, or to stdout when path is "" or "-".
+// WriteFile writes to path, or to stdout when path is "" or "-". A file
+// appears whole or not at all: it is written under a temporary name and
+// renamed, so that a merge step waiting for shard documents on a shared
+// volume never reads half of one.
 func WriteFile(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return write(stdout)
 	}
-	f, err := os.Create(path)
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	if err := write(f); err != nil {
-		f.Close()
+	if err := errors.Join(write(f), f.Sync(), f.Close()); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	return f.Close()
+	return os.Rename(tmp, path)
 }
