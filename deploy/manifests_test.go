@@ -99,4 +99,3 @@ func volume(t *testing.T, j batchv1.Job, name string) corev1.Volume {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
-

@@ -83,4 +83,3 @@ func TestHTMLInHeadlessChromium(t *testing.T) {
 	}
 	assert.Contains(t, dom, "Game day postmortem: failure-modes")
 }
-

@@ -63,7 +63,6 @@ func Screenshot(t *testing.T, url, path string, width, height int) image.Image {
 	return img
 }
 
-
 // DistinctColours counts the colours of a sample of pixels: a blank page
 // has one.
 func DistinctColours(img image.Image) int {
