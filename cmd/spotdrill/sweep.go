@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -249,6 +250,12 @@ func sweepRun(opts *SweepOptions) error {
 		return withCode(ExitInvalid, err)
 	}
 
+	workers := sweep.Workers(opts.Parallel)
+	if err := sw.CheckMemory(workers); err != nil {
+		return withCode(ExitInvalid, err)
+	}
+	tuneGC(sw, workers, opts.Getenv)
+
 	total := sw.Runs()
 	if !shard.Whole() {
 		total = (total - shard.Index + shard.Count) / shard.Count
@@ -336,6 +343,18 @@ func writeSweep(ios *IOStreams, res *sweep.Result, out outFlags) error {
 		return withCode(ExitSLO, nil)
 	}
 	return nil
+}
+
+// tuneGC leaves the garbage collector off below a memory limit sized for
+// the sweep (sweep.GCLimit), unless the user set GOGC or GOMEMLIMIT.
+func tuneGC(sw *sweep.Sweep, workers int, getenv func(string) string) {
+	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if limit, ok := sw.GCLimit(workers); ok {
+		debug.SetMemoryLimit(int64(limit))
+		debug.SetGCPercent(-1)
+	}
 }
 
 // progress draws a bar with the runs done and an estimate of the time

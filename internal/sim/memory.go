@@ -63,6 +63,10 @@ func CheckMemory(sc *scenarios.Scenario) error {
 	return nil
 }
 
+// AvailableMemory is the memory this process may still use: MemAvailable,
+// capped by the cgroup's limit; false when neither can be read.
+func AvailableMemory() (uint64, bool) { return availableMemory() }
+
 // availableMemory is MemAvailable from /proc/meminfo, capped by the cgroup
 // memory limit when one is set.
 func availableMemory() (uint64, bool) {

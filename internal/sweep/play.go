@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spotdrill/spotdrill/experiments"
 	"github.com/spotdrill/spotdrill/internal/sim"
@@ -44,6 +45,52 @@ type Options struct {
 	Tool string
 }
 
+// gcHeadroom is the heap a sweep leaves room for beside its runs: the
+// figures kept, the statistics, the runtime.
+const gcHeadroom = 128 << 20
+
+// GCLimit returns a memory limit under which the garbage collector can be
+// left off for a sweep on workers workers, or false when the machine has
+// too little memory to spare. A run allocates far more than it keeps, on a
+// small live heap: with the collector's default pacing it collects every
+// few megabytes on every worker, which costs more than the runs themselves
+// on a small scenario and keeps two workers from doubling the throughput
+// of one. The limit is the headroom plus twice each worker's largest run.
+func (s *Sweep) GCLimit(workers int) (uint64, bool) {
+	limit := uint64(gcHeadroom) + uint64(workers)*2*s.largestRun()
+	if have, ok := sim.AvailableMemory(); ok && limit > have/2 {
+		return 0, false
+	}
+	return limit, true
+}
+
+// CheckMemory refuses a sweep whose workers' runs, all at their largest,
+// would not fit in the memory the machine has.
+func (s *Sweep) CheckMemory(workers int) error {
+	need := uint64(workers) * s.largestRun()
+	if have, ok := sim.AvailableMemory(); ok && need > have {
+		return fmt.Errorf("%d workers each need up to %d MiB for this scenario, %d MiB in all, more than the %d MiB available (expected fewer --parallel workers)",
+			workers, s.largestRun()>>20, need>>20, have>>20)
+	}
+	return nil
+}
+
+func (s *Sweep) largestRun() uint64 {
+	var most uint64
+	for _, pt := range s.Points {
+		most = max(most, sim.EstimateMemory(pt.Scenario))
+	}
+	return most
+}
+
+// Workers is how many runs Play plays at once for the given --parallel.
+func Workers(parallel int) int {
+	if parallel <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return parallel
+}
+
 // RunResult is what a sweep keeps of one run: a few hundred bytes, so that
 // a sweep of many thousands of runs needs no more memory than the few runs
 // playing at once.
@@ -66,11 +113,7 @@ func (s *Sweep) Play(ctx context.Context, opts Options) ([]RunResult, error) {
 			runs = append(runs, i)
 		}
 	}
-	workers := opts.Parallel
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, max(len(runs), 1))
+	workers := min(Workers(opts.Parallel), max(len(runs), 1))
 	if opts.KeepJournals != "" {
 		if err := os.MkdirAll(opts.KeepJournals, 0o755); err != nil {
 			return nil, fmt.Errorf("--keep-journals: %w", err)
@@ -80,8 +123,11 @@ func (s *Sweep) Play(ctx context.Context, opts Options) ([]RunResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]RunResult, len(runs))
-	next := make(chan int)
+	// Workers take the next run from a shared counter: no goroutine hands
+	// work to another, so none parks and wakes between runs of a
+	// millisecond.
 	var (
+		next     atomic.Int64
 		mu       sync.Mutex
 		firstErr error
 		done     int
@@ -97,11 +143,15 @@ func (s *Sweep) Play(ctx context.Context, opts Options) ([]RunResult, error) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for k := range next {
+			for ctx.Err() == nil {
+				k := int(next.Add(1) - 1)
+				if k >= len(runs) {
+					return
+				}
 				r, err := s.playOne(ctx, runs[k], opts)
 				if err != nil {
 					fail(err)
-					continue
+					return
 				}
 				results[k] = r
 				mu.Lock()
@@ -113,15 +163,6 @@ func (s *Sweep) Play(ctx context.Context, opts Options) ([]RunResult, error) {
 			}
 		})
 	}
-feed:
-	for k := range runs {
-		select {
-		case next <- k:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
