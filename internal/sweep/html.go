@@ -101,7 +101,8 @@ func WriteHTML(w io.Writer, res *Result, metrics []string) error {
 	return pageTemplate.Execute(w, page)
 }
 
-// tableCells is the table of WriteTable, as cells.
+// tableCells is the sweep's table as cells: a row per grid point, raw
+// (WriteTable escapes them for a terminal, the page's template for HTML).
 func tableCells(res *Result, metrics []string) ([]string, [][]string) {
 	var head []string
 	for _, g := range res.Grid {
@@ -114,7 +115,7 @@ func tableCells(res *Result, metrics []string) ([]string, [][]string) {
 		}
 	}
 	for _, m := range metrics {
-		head = append(head, m+" mean (95% CI)", m+" p95")
+		head = append(head, m+" mean (95% CI)", "p95")
 	}
 	var rows [][]string
 	for p := range res.Points {
@@ -134,6 +135,9 @@ func tableCells(res *Result, metrics []string) ([]string, [][]string) {
 			cell := formatValue(m.Unit, *st.Mean)
 			if st.CI95 != nil {
 				cell += " (" + formatValue(m.Unit, st.CI95[0]) + " to " + formatValue(m.Unit, st.CI95[1]) + ")"
+			}
+			if st.N < pr.Runs {
+				cell += fmt.Sprintf(" n=%d", st.N)
 			}
 			row = append(row, cell, formatValue(m.Unit, *st.P95))
 		}

@@ -53,48 +53,13 @@ func WriteTable(w io.Writer, res *Result, metrics []string) error {
 	fmt.Fprintf(w, "Sweep of %s: %d grid point%s × seeds %s = %d runs\n\n",
 		textsafe.Clean(res.Scenario.Name), len(res.Points), plural(len(res.Points)), res.Seeds, res.Runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	var head []string
-	for _, g := range res.Grid {
-		head = append(head, textsafe.Clean(g.Path))
-	}
-	head = append(head, "all SLOs met")
-	if len(res.Points) > 0 {
-		for _, s := range res.Points[0].SLOs {
-			head = append(head, "breach: "+textsafe.Clean(s.Name))
+	head, rows := tableCells(res, metrics)
+	for p, row := range append([][]string{head}, rows...) {
+		for i := range row {
+			row[i] = textsafe.Clean(row[i])
 		}
-	}
-	for _, m := range metrics {
-		head = append(head, m+" mean (95% CI)", "p95")
-	}
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
-	for p := range res.Points {
-		pr := &res.Points[p]
-		var row []string
-		for _, v := range pr.values {
-			row = append(row, textsafe.Clean(v))
-		}
-		if res.Best != nil && res.Best.Found && res.Best.Point == p && len(row) > 0 {
+		if res.Best != nil && res.Best.Found && res.Best.Point == p-1 && len(res.Grid) > 0 {
 			row[0] = "▸ " + row[0]
-		}
-		row = append(row, propCell(pr.AllMet.Probability, pr.AllMet.CI95))
-		for _, s := range pr.SLOs {
-			row = append(row, propCell(s.BreachProbability, s.CI95))
-		}
-		for _, name := range metrics {
-			m, _ := scenarios.LookupMetric(name)
-			st := pr.Metrics[name]
-			if st.Mean == nil {
-				row = append(row, "not measured", "–")
-				continue
-			}
-			cell := formatValue(m.Unit, *st.Mean)
-			if st.CI95 != nil {
-				cell += " (" + formatValue(m.Unit, st.CI95[0]) + " to " + formatValue(m.Unit, st.CI95[1]) + ")"
-			}
-			if st.N < pr.Runs {
-				cell += fmt.Sprintf(" n=%d", st.N)
-			}
-			row = append(row, cell, formatValue(m.Unit, *st.P95))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
