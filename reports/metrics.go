@@ -35,6 +35,7 @@ const (
 	noteNoCounts        = "no workload sample or summary"
 	noteNoSubmitted     = "no job submitted"
 	noteNoCompleted     = "no job completed"
+	noteNoneFinished    = "no job has finished yet"
 	noteNoSamples       = "no samples"
 	noteNoVM            = "no VM ran"
 	noteNoSpotVM        = "no Spot VM ran"
@@ -184,6 +185,11 @@ func (a *Accumulator) measureRatio(name string, c *evalCtx) MetricValue {
 	}
 	if !ok {
 		return unmeasured(noteNoCounts)
+	}
+	if name == "jobs.successRate" && a.summary == nil && w.completed == 0 && a.sample.Failed == 0 {
+		// Until a job completes or fails, a rate of 0 would read as every
+		// job failing: the TTR figures say n/a in the same case.
+		return unmeasured(noteNoneFinished)
 	}
 	switch name {
 	case "jobs.successRate":

@@ -286,7 +286,12 @@ func (e *Emulator) expedite(m *machine) bool {
 func (e *Emulator) runInfo() *journal.Run {
 	sc := e.sc
 	info := &journal.Run{SchemaVersion: journal.SchemaVersion, Tool: e.opts.Tool, Scenario: sc.Metadata.Name, File: sc.File,
-		Provider: scenarios.ProviderSim, Seed: sc.Seed, Start: e.start.UTC().Format(time.RFC3339)}
+		Provider: scenarios.ProviderSim, Seed: sc.Seed, Start: e.start.UTC().Format(time.RFC3339),
+		Duration: sc.Duration.D().Seconds()}
+	// The scenario's SLOs, so that the emulator's journal grades as a run's.
+	for _, s := range sc.SLOs {
+		info.SLOs = append(info.SLOs, journal.SLO{Name: s.Name, Objective: s.Objective.Raw})
+	}
 	fallbackFor := map[string]string{}
 	for _, p := range sc.Fleet.Pools {
 		if p.Fallback != nil {

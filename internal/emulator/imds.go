@@ -20,16 +20,25 @@ import (
 // at once, as IMDS does for the members of one placement group (handlers
 // must filter on Resources there, as Azure tells them to anyway).
 
-// scheduledEventsVersions are the api-versions of Scheduled Events:
-// EventSource came with 2019-08-01, DurationInSeconds with 2020-07-01.
+// scheduledEventsVersions are the api-versions Azure documents for
+// Scheduled Events, oldest first: EventSource came with 2019-08-01,
+// DurationInSeconds with 2020-07-01.
 func scheduledEventsVersions() []string {
-	return []string{"2017-08-01", "2017-11-01", "2019-01-01", "2019-08-01", "2020-07-01"}
+	return []string{"2017-03-01", "2017-08-01", "2017-11-01", "2019-01-01", "2019-04-01", "2019-08-01", "2020-07-01"}
 }
 
-// instanceVersions are IMDS api-versions for the instance metadata.
+// instanceVersions are the api-versions Azure documents for the instance
+// metadata, oldest first. Drain handlers pin one at start-up and never
+// change it, so every one of them must be served.
 func instanceVersions() []string {
-	return []string{"2017-08-01", "2017-12-01", "2018-10-01", "2019-03-11", "2019-06-01", "2019-08-15", "2020-06-01",
-		"2020-09-01", "2021-01-01", "2021-02-01", "2021-05-01", "2021-10-01", "2021-12-13", "2023-07-01"}
+	return []string{
+		"2017-03-01", "2017-04-02", "2017-08-01", "2017-10-01", "2017-12-01",
+		"2018-02-01", "2018-04-02", "2018-10-01",
+		"2019-02-01", "2019-03-11", "2019-04-30", "2019-06-01", "2019-06-04", "2019-08-01", "2019-08-15", "2019-11-01",
+		"2020-06-01", "2020-07-15", "2020-09-01", "2020-10-01", "2020-12-01",
+		"2021-01-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-10-01", "2021-11-01", "2021-11-15", "2021-12-13",
+		"2023-07-01", "2023-11-15", "2024-03-15", "2024-07-17", "2025-04-07",
+	}
 }
 
 // seDocument is the Scheduled Events document.
@@ -63,11 +72,14 @@ type imdsError struct {
 	NewestVersions []string `json:"newest-versions,omitempty"`
 }
 
+// writeIMDSError answers as IMDS does; a version error names the three
+// newest versions, newest first.
 func writeIMDSError(w http.ResponseWriter, status int, msg string, versions []string) {
-	if len(versions) > 3 {
-		versions = versions[len(versions)-3:]
+	var newest []string
+	for i := len(versions) - 1; i >= 0 && len(newest) < 3; i-- {
+		newest = append(newest, versions[i])
 	}
-	writeJSON(w, http.Header{}, status, imdsError{Error: msg, NewestVersions: versions})
+	writeJSON(w, http.Header{}, status, imdsError{Error: msg, NewestVersions: newest})
 }
 
 // imdsRequest checks what IMDS checks on every request: the Metadata
@@ -103,13 +115,13 @@ func (e *Emulator) serveVMIMDS(w http.ResponseWriter, r *http.Request) {
 		writeIMDSError(w, http.StatusNotFound, fmt.Sprintf("Not found. The emulator has no VM named %q (GET /emulator lists them)", name), nil)
 		return
 	}
-	switch rest := r.PathValue("rest"); rest {
-	case "scheduledevents":
+	switch rest := strings.TrimSuffix(r.PathValue("rest"), "/"); {
+	case rest == "scheduledevents":
 		e.serveScheduledEvents(w, r, m)
-	case "instance/compute", "instance":
-		e.serveInstance(w, r, m, rest == "instance")
+	case rest == "instance" || rest == "instance/compute" || strings.HasPrefix(rest, "instance/compute/"):
+		e.serveInstance(w, r, m, strings.TrimPrefix(rest, "instance"))
 	default:
-		writeIMDSError(w, http.StatusNotFound, "Not found. The emulator serves metadata/scheduledevents and metadata/instance/compute", nil)
+		writeIMDSError(w, http.StatusNotFound, "Not found. The emulator serves metadata/scheduledevents and metadata/instance (compute)", nil)
 	}
 }
 
@@ -117,6 +129,13 @@ func (e *Emulator) serveVMIMDS(w http.ResponseWriter, r *http.Request) {
 // events in one document.
 func (e *Emulator) serveAllIMDS(w http.ResponseWriter, r *http.Request) {
 	e.serveScheduledEvents(w, r, nil)
+}
+
+// servePrefixlessInstance answers the instance metadata without a VM: on
+// Azure it describes the VM that asks, which a shared emulator cannot
+// know. The error, in IMDS's shape, says where each VM's is.
+func (e *Emulator) servePrefixlessInstance(w http.ResponseWriter, r *http.Request) {
+	writeIMDSError(w, http.StatusNotFound, "Not found. The emulator serves each VM's instance metadata at /vms/{vm name}/metadata/instance: point the handler's base URL at /vms/{vm name} (GET /emulator lists the names)", nil)
 }
 
 // serveScheduledEvents answers GET with the document and POST with
@@ -271,7 +290,10 @@ type instanceDoc struct {
 	Tags              string `json:"tags"`
 }
 
-func (e *Emulator) serveInstance(w http.ResponseWriter, r *http.Request, m *machine, full bool) {
+// serveInstance answers the instance metadata: the whole document
+// ("" path), its compute section ("/compute"), or one of its fields
+// ("/compute/name"), as JSON or, for a field, as text (format=text).
+func (e *Emulator) serveInstance(w http.ResponseWriter, r *http.Request, m *machine, path string) {
 	if !imdsRequest(w, r, instanceVersions()) {
 		return
 	}
@@ -279,14 +301,69 @@ func (e *Emulator) serveInstance(w http.ResponseWriter, r *http.Request, m *mach
 		writeIMDSError(w, http.StatusMethodNotAllowed, "Method not allowed. Instance metadata accepts GET", nil)
 		return
 	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "text" {
+		writeIMDSError(w, http.StatusBadRequest, "Bad request. Invalid format. For more information refer to aka.ms/azureimds", nil)
+		return
+	}
 	e.mu.Lock()
 	doc := e.instanceDoc(m)
 	e.mu.Unlock()
-	if full {
+	switch path {
+	case "":
+		if format == "text" {
+			writeIMDSError(w, http.StatusBadRequest, "Bad request. Text format is supported only for leaf nodes. For more information refer to aka.ms/azureimds", nil)
+			return
+		}
 		writeJSON(w, http.Header{}, http.StatusOK, map[string]any{"compute": doc})
 		return
+	case "/compute":
+		if format == "text" {
+			writeIMDSError(w, http.StatusBadRequest, "Bad request. Text format is supported only for leaf nodes. For more information refer to aka.ms/azureimds", nil)
+			return
+		}
+		writeJSON(w, http.Header{}, http.StatusOK, doc)
+		return
 	}
-	writeJSON(w, http.Header{}, http.StatusOK, doc)
+	field := strings.TrimPrefix(path, "/compute/")
+	value, ok := doc.field(field)
+	if !ok {
+		writeIMDSError(w, http.StatusNotFound, "Not found. The emulator serves the compute fields that drain handlers read: "+strings.Join(instanceFields(), ", "), nil)
+		return
+	}
+	if format == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, value)
+		return
+	}
+	writeJSON(w, http.Header{}, http.StatusOK, value)
+}
+
+// field returns one compute field by its JSON name.
+func (d instanceDoc) field(name string) (string, bool) {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return "", false
+	}
+	var m map[string]string
+	if json.Unmarshal(raw, &m) != nil {
+		return "", false
+	}
+	v, ok := m[name]
+	return v, ok
+}
+
+func instanceFields() []string {
+	raw, _ := json.Marshal(instanceDoc{})
+	var m map[string]string
+	_ = json.Unmarshal(raw, &m)
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
 }
 
 func (e *Emulator) instanceDoc(m *machine) instanceDoc {
@@ -308,3 +385,11 @@ func (e *Emulator) instanceDoc(m *machine) instanceDoc {
 	d.Tags = strings.Join(tags, ";")
 	return d
 }
+
+// InstanceVersions lists the instance metadata api-versions served, oldest
+// first.
+func InstanceVersions() []string { return instanceVersions() }
+
+// ScheduledEventsVersions lists the Scheduled Events api-versions served,
+// oldest first.
+func ScheduledEventsVersions() []string { return scheduledEventsVersions() }

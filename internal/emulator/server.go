@@ -28,12 +28,15 @@ func (e *Emulator) Server() *http.Server {
 //	/vms/{vm}/metadata/scheduledevents        one VM's Scheduled Events (IMDS)
 //	/vms/{vm}/metadata/instance/compute       one VM's compute metadata (IMDS)
 //	/metadata/scheduledevents                 every VM's Scheduled Events
+//	/metadata/instance                        an IMDS error naming the per-VM paths
 //	/emulator                                 the emulator's own status (not Azure)
 func (e *Emulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/subscriptions/", e.serveARM(routes()))
 	mux.HandleFunc("/vms/{vm}/metadata/{rest...}", e.serveVMIMDS)
 	mux.HandleFunc("/metadata/scheduledevents", e.serveAllIMDS)
+	mux.HandleFunc("/metadata/instance", e.servePrefixlessInstance)
+	mux.HandleFunc("/metadata/instance/{rest...}", e.servePrefixlessInstance)
 	mux.HandleFunc("GET /emulator", e.serveStatus)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeARMError(w, e.baseHeader(r), errorf(http.StatusNotFound, "NotFound",
