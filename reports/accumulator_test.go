@@ -605,3 +605,23 @@ func TestSummaryInPartsReadsAsOne(t *testing.T) {
 		require.Equal(t, a, b, name)
 	}
 }
+
+// TestSuccessRateWaitsForAFinishedJob: before any job completes or fails,
+// the success rate is n/a, as the TTR figures are; a failed job makes it
+// measurable (0%), and so does the workload's summary.
+func TestSuccessRateWaitsForAFinishedJob(t *testing.T) {
+	a := NewAccumulator()
+	for _, e := range []journal.Event{started(), sample(60, journal.Sample{Submitted: 5, Running: 5})} {
+		a.Emit(&e)
+	}
+	_, ok := a.Value("jobs.successRate")
+	assert.False(t, ok, "no job has finished yet")
+	m, _ := a.Report().Metric("jobs.successRate")
+	assert.Equal(t, "no job has finished yet", m.Note)
+
+	e := sample(120, journal.Sample{Submitted: 5, Running: 4, Failed: 1})
+	a.Emit(&e)
+	v, ok := a.Value("jobs.successRate")
+	require.True(t, ok)
+	assert.Equal(t, 0.0, v)
+}

@@ -131,3 +131,14 @@ func TestEveryDocumentedVersionIsServed(t *testing.T) {
 	assert.Contains(t, string(raw), "/vms/{vm name}/metadata/instance")
 	assert.Equal(t, http.StatusBadRequest, get(t, base+"instance?api-version=2021-02-01&format=text", hdr).StatusCode, "text is for leaves")
 }
+
+// TestJournalCarriesTheScenariosSLOs: a report of the emulator's journal
+// grades the scenario's SLOs, as a run's report does.
+func TestJournalCarriesTheScenariosSLOs(t *testing.T) {
+	v := start(t, fleetScenario+"\nslos:\n  - name: recover fast\n    objective: ttr.p95 <= 5m\n", emulator.Options{})
+	eventually(t, "run.started", func() bool { return len(v.journal.of(journal.RunStarted)) == 1 })
+	run := v.journal.of(journal.RunStarted)[0].Run
+	require.NotNil(t, run)
+	assert.Equal(t, []journal.SLO{{Name: "recover fast", Objective: "ttr.p95 <= 5m"}}, run.SLOs)
+	assert.Positive(t, run.Duration)
+}
