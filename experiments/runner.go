@@ -46,8 +46,10 @@ type Live interface {
 
 // Progress is what a progress line shows.
 type Progress struct {
-	Now       time.Duration
-	Duration  time.Duration
+	Now      time.Duration
+	Duration time.Duration
+	// Events counts the journal's events so far.
+	Events    int64
 	Evictions int
 	Backlog   int
 	Running   int
@@ -529,6 +531,7 @@ func (r *runner) report() {
 
 // observe keeps the progress gauges from the events themselves.
 func (r *runner) observe(e *journal.Event) {
+	r.progress.Events++
 	switch e.Type {
 	case journal.EvictionEvicted:
 		r.progress.Evictions++

@@ -38,6 +38,7 @@ type RunOptions struct {
 	// LockDir is where runs lock their targets (runlock.Dir by default).
 	LockDir    string
 	NoProgress bool
+	Quiet      bool
 	// The live console (console.go): TUI forces it, NoTUI refuses it;
 	// Manual waits for the facilitator before each wave; Speed paces it.
 	TUI, NoTUI, Manual bool
@@ -95,6 +96,7 @@ failed, 4 aborted (abort condition, halt key or signal), 5 refused for safety.`,
 	_ = cmd.Flags().MarkHidden("lock-dir")
 	cmd.Flags().StringVar(&opts.RunsDir, "runs-dir", "runs", "folder for run outputs")
 	cmd.Flags().BoolVar(&opts.NoProgress, "no-progress", false, "do not print the live progress line")
+	cmd.Flags().BoolVar(&opts.Quiet, "quiet", false, "no progress line on a terminal (the same as --no-progress)")
 	cmd.Flags().BoolVar(&opts.TUI, "tui", false, "play the run in the live console (the default on an interactive terminal)")
 	cmd.Flags().BoolVar(&opts.NoTUI, "no-tui", false, "run headless even on an interactive terminal")
 	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "console: wait for the n key before each wave")
@@ -414,16 +416,18 @@ func useColor(ios *IOStreams) bool {
 }
 
 // progressLine rewrites one line of stderr with the run's progress, at most
-// ten times a second of wall time.
+// ten times a second of wall time: the run clock, the events per second of
+// wall time, and the time left at the pace so far.
 type progressLine struct {
 	ios     *IOStreams
 	enabled bool
+	start   time.Time
 	last    time.Time
 	shown   bool
 }
 
 func newProgressLine(opts *RunOptions) *progressLine {
-	return &progressLine{ios: opts.IO, enabled: opts.IO.ErrTerminal && !opts.NoProgress}
+	return &progressLine{ios: opts.IO, enabled: opts.IO.ErrTerminal && !opts.NoProgress && !opts.Quiet, start: time.Now()}
 }
 
 func (p *progressLine) update(pr experiments.Progress) {
@@ -431,13 +435,38 @@ func (p *progressLine) update(pr experiments.Progress) {
 		return
 	}
 	now := time.Now()
-	if now.Sub(p.last) < 100*time.Millisecond && pr.Now < pr.Duration {
+	if p.shown && now.Sub(p.last) < 100*time.Millisecond && pr.Now < pr.Duration {
 		return
 	}
 	p.last = now
 	p.shown = true
-	fmt.Fprintf(p.ios.Err, "\r\033[K  %s / %s  evictions %d  backlog %d  running %d",
-		scenarios.FormatDuration(pr.Now.Truncate(time.Second)), scenarios.FormatDuration(pr.Duration), pr.Evictions, pr.Backlog, pr.Running)
+	elapsed := now.Sub(p.start)
+	rate := float64(pr.Events) / max(elapsed.Seconds(), 1e-3)
+	eta := "–"
+	if pr.Now > 0 && pr.Now < pr.Duration {
+		left := time.Duration(float64(elapsed) * float64(pr.Duration-pr.Now) / float64(pr.Now))
+		if left < 10*time.Second {
+			eta = fmt.Sprintf("%.1fs", left.Seconds())
+		} else {
+			eta = scenarios.FormatDuration(left.Round(time.Second))
+		}
+	}
+	fmt.Fprintf(p.ios.Err, "\r\033[K  %s / %s  %s events/s  ETA %s  evictions %d  backlog %d  running %d",
+		scenarios.FormatDuration(pr.Now.Truncate(time.Second)), scenarios.FormatDuration(pr.Duration), formatRate(rate), eta,
+		pr.Evictions, pr.Backlog, pr.Running)
+}
+
+// formatRate writes events per second in a few digits: 950, 12.3k, 1.2M.
+func formatRate(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.1fM", r/1e6)
+	case r >= 1e4:
+		return fmt.Sprintf("%.0fk", r/1e3)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1fk", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
 }
 
 func (p *progressLine) done() {
