@@ -186,6 +186,10 @@ func AzureSelector(sc *scenarios.Scenario) (azure.Selector, error) {
 // StartTime is the wall time at t=0.
 func (w *azureWorld) StartTime() time.Time { return w.start }
 
+// WallClock says that the run's clock is the wall's: it cannot wait for a
+// facilitator.
+func (w *azureWorld) WallClock() bool { return true }
+
 // Start takes the wall time as t=0 and discovers the fleet, announcing the
 // VMs that run.
 func (w *azureWorld) Start(ctx context.Context) error {

@@ -93,3 +93,27 @@ func TestFireNextFiresEarly(t *testing.T) {
 	require.Equal(t, "w1", first.Wave)
 	require.Less(t, first.T, 20*60.0, "fired before its time")
 }
+
+// TestManualFireNextFiresNow: in manual mode a wave fires when the
+// facilitator fires it, ahead of its time too, and records its planned
+// time; the waves left wait at their times.
+func TestManualFireNextFiresNow(t *testing.T) {
+	ctl := NewControl(0, true)
+	ctl.FireNext()
+	r := playWith(t, ctl, func(p Progress) {
+		if p.Waiting != "" {
+			ctl.FireNext()
+		}
+	})
+	var waves []journal.Event
+	for _, e := range r.events {
+		if e.Type == journal.WaveStarted {
+			waves = append(waves, e)
+		}
+	}
+	require.Len(t, waves, 3)
+	require.Less(t, waves[0].T, 20*60.0, "fired at once, before its time")
+	require.NotNil(t, waves[0].At, "the planned time is recorded")
+	require.Equal(t, 20*60.0, *waves[0].At)
+	require.Nil(t, waves[1].At, "a wave fired at its time records none")
+}

@@ -397,8 +397,14 @@ func (r *runner) loop(ctx context.Context) (Result, error) {
 	return r.finish(journal.StatusCompleted, ""), nil
 }
 
-// fireDue fires the waves whose time has come. In manual mode each one waits
-// for the facilitator; otherwise the facilitator may fire the next one early.
+// fireDue fires the waves whose time has come, and the next one early when
+// the facilitator fires it (n in the console).
+//
+// In manual mode no wave fires on its own: the facilitator fires each one,
+// before or after its planned time. On the simulated fleet the clock holds
+// at a wave's planned time until then; on a real fleet time goes on and
+// the wave waits. Outside manual mode a wave fires at its time, and the
+// facilitator may fire the next one early.
 func (r *runner) fireDue(ctx context.Context) error {
 	for r.next < len(r.waves) {
 		w := r.waves[r.next]
@@ -408,7 +414,9 @@ func (r *runner) fireDue(ctx context.Context) error {
 			_, _, manual = r.ctl.snapshot()
 		}
 		switch {
-		case due && manual:
+		case r.ctl != nil && r.ctl.takeFire():
+			// Fired by hand, now.
+		case manual && due && r.holdsClock():
 			r.progress.Waiting = w.Name
 			r.report()
 			r.ctl.waitWhile(ctx, func() bool { return !r.ctl.takeFire() })
@@ -416,21 +424,31 @@ func (r *runner) fireDue(ctx context.Context) error {
 			if ctx.Err() != nil || r.ctl.halted() {
 				return nil
 			}
-		case due:
-			// A press of n meant for this wave must not fire the next one.
-			if r.ctl != nil {
-				r.ctl.dropFires()
+		case manual && due:
+			// Wall clock: the wave waits for the facilitator, time goes on.
+			if r.progress.Waiting != w.Name {
+				r.progress.Waiting = w.Name
+				r.report()
 			}
-		case r.ctl != nil && !manual && r.ctl.takeFire():
+			return nil
+		case due:
 		default:
 			return nil
 		}
+		r.progress.Waiting = ""
 		if err := r.fire(ctx, w); err != nil {
 			return err
 		}
 		r.next++
 	}
 	return nil
+}
+
+// holdsClock reports whether the run's clock can wait for the facilitator:
+// virtual time can, the wall clock of a real fleet cannot.
+func (r *runner) holdsClock() bool {
+	_, wall := r.w.(interface{ WallClock() bool })
+	return !wall
 }
 
 // advance moves the world to next: at once, or paced at the control's speed
@@ -595,8 +613,14 @@ func (r *runner) finish(status, reason string) Result {
 // journaled.
 func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
 	t := r.w.Now().Seconds()
+	// A wave fired off its time (by hand, early or late) records the time
+	// it was planned for: the timeline shows both.
+	var planned *float64
+	if p := w.At.D().Seconds(); p != t {
+		planned = &p
+	}
 	if w.Fault != nil {
-		r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: w.Fault.Type, Reason: describeWave(w)})
+		r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: w.Fault.Type, Reason: describeWave(w), At: planned})
 		if err := r.w.ApplyFault(w.Name, *w.Fault); err != nil {
 			return fmt.Errorf("wave %q: %w", w.Name, err)
 		}
@@ -609,7 +633,7 @@ func (r *runner) fire(ctx context.Context, w scenarios.Wave) error {
 	now := r.w.Now()
 	r.guard.BeginWave(w.Name, now, targets)
 	picked, newcomers := r.pick(w, targets)
-	r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: "evict", Count: len(picked), Reason: describeWave(w)})
+	r.bus.Emit(&journal.Event{T: t, Type: journal.WaveStarted, Wave: w.Name, Code: "evict", Count: len(picked), Reason: describeWave(w), At: planned})
 	if newcomers > 0 && !r.guard.Scope().NewInstances {
 		r.bus.Emit(&journal.Event{T: t, Type: journal.Note, Wave: w.Name, Code: "newInstances",
 			Reason: fmt.Sprintf("%d VMs joined the targeted pools after the plan and are not touched (target.newInstances: exclude)", newcomers)})

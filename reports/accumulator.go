@@ -201,7 +201,7 @@ func (a *Accumulator) Emit(e *journal.Event) {
 			a.plan = &p
 		}
 	case journal.WaveStarted:
-		a.waves = append(a.waves, Wave{Name: e.Wave, T: e.T, Code: e.Code, Count: e.Count, Reason: e.Reason})
+		a.waves = append(a.waves, Wave{Name: e.Wave, T: e.T, Planned: e.At, Code: e.Code, Count: e.Count, Reason: e.Reason})
 	case journal.EvictionRequested, journal.EvictionNoticed, journal.EvictionDrained, journal.EvictionEvicted:
 		a.onEvictionPhase(e)
 	case journal.EvictionUncorrelated:

@@ -192,8 +192,11 @@ type CodeCount struct {
 
 // Wave is a wave as it fired, with what became of its evictions.
 type Wave struct {
-	Name      string  `json:"name"`
-	T         float64 `json:"t"`
+	Name string  `json:"name"`
+	T    float64 `json:"t"`
+	// Planned is the time the scenario planned the wave for, when it fired
+	// at another (by the facilitator's hand); nil when it fired on time.
+	Planned   *float64 `json:"planned,omitempty"`
 	Code      string  `json:"code,omitempty"`
 	Count     int     `json:"count"`
 	Reason    string  `json:"reason,omitempty"`

@@ -346,6 +346,9 @@ func timelineEntries(r *Report) []timelineEntry {
 	}
 	for _, w := range r.Waves {
 		line := fmt.Sprintf("wave %s (%s): %s", w.Name, withDefault(w.Code, "?"), withDefault(w.Reason, plural(w.Count, "VM")+" selected"))
+		if w.Planned != nil {
+			line += fmt.Sprintf(" (fired by hand; planned for %s)", Clock(*w.Planned))
+		}
 		var outcome []string
 		if w.Requested > 0 {
 			outcome = append(outcome, strconv.Itoa(w.Requested)+" requested")

@@ -57,6 +57,9 @@ const (
 	modeNormal mode = iota
 	modeConfirmHalt
 	modeConfirmQuit
+	// modeConfirmFire asks before firing the next wave ahead of its time
+	// outside manual mode.
+	modeConfirmFire
 	modeNote
 	modeFilter
 )
@@ -109,6 +112,8 @@ type Model struct {
 	// fireAsked names the wave a press of n asked for, until it fires: a
 	// second press must not fire the wave after it by accident.
 	fireAsked string
+	// confirmFire is the wave modeConfirmFire asks about.
+	confirmFire wave
 	stopping  bool // a signal stopped the run
 	quitting  bool // quit once the run has closed its journal
 	flash     string
@@ -265,6 +270,8 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 	switch m.mode {
 	case modeConfirmHalt, modeConfirmQuit:
 		return m.confirmKey(k)
+	case modeConfirmFire:
+		return m.confirmFireKey(k)
 	case modeNote, modeFilter:
 		return m.inputKey(k)
 	}
@@ -373,14 +380,35 @@ func (m *Model) fireNext() tea.Cmd {
 		m.setFlash("wave " + m.fireAsked + " is already on its way")
 		return nil
 	}
-	m.fireAsked = next.name
-	switch {
-	case m.progress.Waiting == next.name || !m.control.Manual:
-		m.setFlash("firing wave " + next.name)
-	default:
-		m.setFlash("wave " + next.name + " approved: it fires at " + hms(next.at))
+	if !m.control.Manual {
+		// Ahead of the schedule the facilitator agreed to: ask first.
+		m.confirmFire = next
+		m.mode = modeConfirmFire
+		return nil
 	}
+	return m.fire(next)
+}
+
+// fire sends the next wave through the guard now.
+func (m *Model) fire(next wave) tea.Cmd {
+	m.fireAsked = next.name
+	m.setFlash("firing wave " + next.name + " now (planned for " + hms(next.at) + ")")
 	return m.steer((*experiments.Control).FireNext)
+}
+
+func (m *Model) confirmFireKey(k tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Yes):
+		m.mode = modeNormal
+		if m.refuseEnded() {
+			return nil
+		}
+		return m.fire(m.confirmFire)
+	case key.Matches(k, m.keys.No):
+		m.mode = modeNormal
+		m.setFlash("wave " + m.confirmFire.name + " keeps its time, " + hms(m.confirmFire.at))
+	}
+	return nil
 }
 
 func (m *Model) confirmKey(k tea.KeyMsg) tea.Cmd {

@@ -225,6 +225,8 @@ func (m *Model) bannerLine(w int) string {
 		return fitLine(t.bannerAsk.Render(" HALT EVERYTHING? No more evictions; the run ends and its journal and summary are written. y halts · n/esc cancels "), w)
 	case modeConfirmQuit:
 		return fitLine(t.bannerAsk.Render(" QUIT? The run is still live: y halts it and quits (the journal and summary are written) · n/esc keeps watching "), w)
+	case modeConfirmFire:
+		return fitLine(t.bannerAsk.Render(" FIRE WAVE "+m.confirmFire.name+" NOW, ahead of its time "+hms(m.confirmFire.at)+"? It goes through the blast-radius guard like any wave. y fires · n/esc keeps the schedule "), w)
 	case modeNote, modeFilter:
 		return fitLine(m.input.View(), w)
 	}
@@ -294,7 +296,7 @@ func (m *Model) endSituation() (string, sgr) {
 func (m *Model) helpKeys() []key.Binding {
 	k := &m.keys
 	switch {
-	case m.mode == modeConfirmHalt || m.mode == modeConfirmQuit:
+	case m.mode == modeConfirmHalt || m.mode == modeConfirmQuit || m.mode == modeConfirmFire:
 		return []key.Binding{k.Yes, k.No}
 	case m.mode == modeNote || m.mode == modeFilter:
 		return []key.Binding{k.Enter, k.Cancel}
