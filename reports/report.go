@@ -197,12 +197,12 @@ type Wave struct {
 	// Planned is the time the scenario planned the wave for, when it fired
 	// at another (by the facilitator's hand); nil when it fired on time.
 	Planned   *float64 `json:"planned,omitempty"`
-	Code      string  `json:"code,omitempty"`
-	Count     int     `json:"count"`
-	Reason    string  `json:"reason,omitempty"`
-	Requested int     `json:"requested"`
-	Blocked   int     `json:"blocked"`
-	Failed    int     `json:"failed"`
+	Code      string   `json:"code,omitempty"`
+	Count     int      `json:"count"`
+	Reason    string   `json:"reason,omitempty"`
+	Requested int      `json:"requested"`
+	Blocked   int      `json:"blocked"`
+	Failed    int      `json:"failed"`
 }
 
 // Fault is a market fault; End is nil while it lasted to the end.

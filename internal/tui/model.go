@@ -114,10 +114,10 @@ type Model struct {
 	fireAsked string
 	// confirmFire is the wave modeConfirmFire asks about.
 	confirmFire wave
-	stopping  bool // a signal stopped the run
-	quitting  bool // quit once the run has closed its journal
-	flash     string
-	flashTill time.Time
+	stopping    bool // a signal stopped the run
+	quitting    bool // quit once the run has closed its journal
+	flash       string
+	flashTill   time.Time
 }
 
 var _ tea.Model = (*Model)(nil)
