@@ -5,10 +5,14 @@ GO            ?= go
 BIN           := $(CURDIR)/bin
 STATICCHECK   := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
+# telemetrygen, the OpenTelemetry Collector's load generator, sends OTLP to
+# the receiver in its tests.
+TELEMETRYGEN  := $(BIN)/telemetrygen
+TELEMETRYGEN_VERSION := v0.161.0
 SCENARIO      ?= scenarios/library/batch-checkpointed.yaml
 PKGS          := ./...
 
-.PHONY: all build test fmt-check vet lint unit bench bench-large perf run fuzz schema clean
+.PHONY: all build test tools fmt-check vet lint unit bench bench-large perf run fuzz schema clean
 
 all: build
 
@@ -31,7 +35,13 @@ $(STATICCHECK):
 lint: $(STATICCHECK)
 	$(STATICCHECK) $(PKGS)
 
-unit:
+$(TELEMETRYGEN):
+	GOBIN=$(BIN) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$(TELEMETRYGEN_VERSION)
+
+## tools: the programs the tests drive, at pinned versions, in bin/.
+tools: $(STATICCHECK) $(TELEMETRYGEN)
+
+unit: $(TELEMETRYGEN)
 	$(GO) test -race -timeout 20m $(PKGS)
 
 ## bench: the benchmarks of the issue figures (simulator, reports).

@@ -191,3 +191,17 @@ func TestReceiverSummaryAgreesWithTheReport(t *testing.T) {
 	require.GreaterOrEqual(t, want, 0.0)
 	require.Contains(t, r.stderr, fmt.Sprintf("%d evictions uncorrelated", int(want)))
 }
+
+// TestRunReceivesOverGRPC: --otlp-listen-grpc serves the receiver over
+// OTLP/gRPC for the run, beside or instead of OTLP/HTTP, and its summary
+// closes the run.
+func TestRunReceivesOverGRPC(t *testing.T) {
+	r, _, _ := runAzure(t, "--confirm", "any", "--otlp-listen-grpc", "127.0.0.1:0", "--otlp-listen", "127.0.0.1:0")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Regexp(t, `otlp: receiving workers' spans over gRPC on 127\.0\.0\.1:\d+`, r.stderr)
+	require.Contains(t, r.stderr, "otlp: receiving workers' spans on http://127.0.0.1:")
+	require.Contains(t, r.stderr, "otlp: 0 spans from workers")
+
+	bad, _, _ := runAzure(t, "--confirm", "any", "--otlp-listen-grpc", "0.0.0.0:4317")
+	require.Equal(t, ExitInvalid, bad.code, "another host needs a bearer token")
+}

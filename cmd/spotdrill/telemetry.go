@@ -27,6 +27,8 @@ type TelemetryOptions struct {
 	// OTLPListen is where the OTLP/HTTP receiver listens for real workers'
 	// spans; empty for no receiver.
 	OTLPListen string
+	// OTLPListenGRPC is where the same receiver listens over OTLP/gRPC.
+	OTLPListenGRPC string
 	// Getenv reads the environment; os.Getenv unless a test sets it.
 	Getenv func(string) string
 }
@@ -39,6 +41,7 @@ const tokenEnv = "SPOTDRILL_OTLP_TOKEN"
 func addTelemetryFlags(cmd *cobra.Command, o *TelemetryOptions) {
 	cmd.Flags().StringVar(&o.TraceFile, "trace-file", "", "write the run's OpenTelemetry trace to `PATH` as OTLP JSON lines (OTEL_EXPORTER_OTLP_ENDPOINT sends it to a collector)")
 	cmd.Flags().StringVar(&o.OTLPListen, "otlp-listen", "", "receive real workers' spans over OTLP/HTTP on `ADDR` (\":4318\" is loopback; another host needs "+tokenEnv+")")
+	cmd.Flags().StringVar(&o.OTLPListenGRPC, "otlp-listen-grpc", "", "receive real workers' spans over OTLP/gRPC on `ADDR` (\":4317\" by convention; the same limits and token as --otlp-listen)")
 }
 
 // runTelemetry is one run's telemetry; a nil *runTelemetry is telemetry
@@ -50,6 +53,7 @@ type runTelemetry struct {
 	path string
 	rcv  *telemetry.Receiver
 	srv  *telemetry.Server
+	gsrv *telemetry.GRPCServer
 	stop context.CancelFunc
 	done chan struct{}
 }
@@ -62,17 +66,24 @@ func (o *TelemetryOptions) start(ios *IOStreams, sc *scenarios.Scenario, version
 		getenv = os.Getenv
 	}
 	simulated := sc.Target.Provider == scenarios.ProviderSim
-	if o.OTLPListen != "" && simulated {
-		return nil, errors.New("--otlp-listen receives real workers' spans and needs provider azure; the simulated fleet's workers trace themselves (use --trace-file)")
+	if (o.OTLPListen != "" || o.OTLPListenGRPC != "") && simulated {
+		return nil, errors.New("--otlp-listen and --otlp-listen-grpc receive real workers' spans and need provider azure; the simulated fleet's workers trace themselves (use --trace-file)")
 	}
 	token := getenv(tokenEnv)
-	var addr string
+	var addr, gaddr string
 	if o.OTLPListen != "" {
 		var err error
 		if addr, err = telemetry.ListenAddr(o.OTLPListen, token); err != nil {
 			return nil, err
 		}
 	}
+	if o.OTLPListenGRPC != "" {
+		var err error
+		if gaddr, err = telemetry.ListenAddr(o.OTLPListenGRPC, token); err != nil {
+			return nil, fmt.Errorf("--otlp-listen-grpc: %w", err)
+		}
+	}
+	receiving := addr != "" || gaddr != ""
 	t := &runTelemetry{ios: ios}
 	export := telemetry.Export{Getenv: getenv, ServiceVersion: version}
 	if o.TraceFile != "" {
@@ -86,9 +97,9 @@ func (o *TelemetryOptions) start(ios *IOStreams, sc *scenarios.Scenario, version
 		t.file, t.path, export.TraceFile = f, o.TraceFile, f
 	}
 	sess, err := telemetry.Start(context.Background(), telemetry.Options{
-		Export: export, Scenario: sc, Simulated: simulated, Correlate: addr != "",
+		Export: export, Scenario: sc, Simulated: simulated, Correlate: receiving,
 		// Without a receiver no span can come: no eviction is a gap.
-		Correlator: telemetry.CorrelatorOptions{ExpectSignals: addr != ""},
+		Correlator: telemetry.CorrelatorOptions{ExpectSignals: receiving},
 	})
 	if err != nil {
 		t.close()
@@ -99,13 +110,22 @@ func (o *TelemetryOptions) start(ios *IOStreams, sc *scenarios.Scenario, version
 		return nil, nil
 	}
 	t.sess = sess
-	if addr != "" {
+	if receiving {
 		t.rcv = telemetry.NewReceiver(sess.Correlator(), telemetry.ReceiverOptions{Token: token})
+	}
+	if addr != "" {
 		if t.srv, err = t.rcv.Listen(addr); err != nil {
 			t.close()
 			return nil, err
 		}
 		fmt.Fprintf(ios.Err, "otlp: receiving workers' spans on http://%s%s\n", t.srv.Addr(), telemetry.TracesPath)
+	}
+	if gaddr != "" {
+		if t.gsrv, err = t.rcv.ListenGRPC(gaddr); err != nil {
+			t.close()
+			return nil, err
+		}
+		fmt.Fprintf(ios.Err, "otlp: receiving workers' spans over gRPC on %s\n", t.gsrv.Addr())
 	}
 	return t, nil
 }
@@ -213,6 +233,12 @@ func (t *runTelemetry) stopReceiver() {
 		_ = t.srv.Close(ctx)
 		cancel()
 		t.srv = nil
+	}
+	if t.gsrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), telemetry.FlushTimeout)
+		_ = t.gsrv.Close(ctx)
+		cancel()
+		t.gsrv = nil
 	}
 	if t.stop != nil {
 		t.stop()

@@ -116,12 +116,16 @@ func TestTelemetryFlagErrors(t *testing.T) {
 	none := func(string) string { return "" }
 
 	_, err = (&TelemetryOptions{OTLPListen: ":4318", Getenv: none}).start(ios, simSc, "test")
-	require.ErrorContains(t, err, "needs provider azure")
+	require.ErrorContains(t, err, "need provider azure")
+	_, err = (&TelemetryOptions{OTLPListenGRPC: ":4317", Getenv: none}).start(ios, simSc, "test")
+	require.ErrorContains(t, err, "need provider azure")
 
 	azure := *simSc
 	azure.Target.Provider = scenarios.ProviderAzure
 	_, err = (&TelemetryOptions{OTLPListen: "0.0.0.0:4318", Getenv: none}).start(ios, &azure, "test")
 	require.ErrorContains(t, err, "not loopback")
+	_, err = (&TelemetryOptions{OTLPListenGRPC: "0.0.0.0:4317", Getenv: none}).start(ios, &azure, "test")
+	require.ErrorContains(t, err, "--otlp-listen-grpc")
 
 	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}
 	_, err = (&TelemetryOptions{Getenv: func(k string) string { return env[k] }}).start(ios, simSc, "test")

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -93,9 +94,22 @@ func run(ctx context.Context, cfg config, logf *log.Logger) error {
 	}
 
 	// The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT and the other standard
-	// variables. A short batch timeout gets the markers out while the
-	// attempt runs: a worker killed with its VM exports nothing more.
-	exp, err := otlptracehttp.New(ctx)
+	// variables; OTEL_EXPORTER_OTLP_PROTOCOL=grpc sends over OTLP/gRPC
+	// (spotdrill run --otlp-listen-grpc) instead of HTTP. A short batch
+	// timeout gets the markers out while the attempt runs: a worker killed
+	// with its VM exports nothing more.
+	var (
+		exp sdktrace.SpanExporter
+		err error
+	)
+	switch proto := os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"); proto {
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx)
+	case "", "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
+	default:
+		return fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL=%q: expected grpc or http/protobuf", proto)
+	}
 	if err != nil {
 		return fmt.Errorf("otlp exporter: %w", err)
 	}

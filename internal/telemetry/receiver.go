@@ -199,30 +199,50 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if cap(body) <= 4<<20 {
 		b.body = body
 	}
+	ignored, status, err := r.accept(b, body, ct == ctJSON)
+	if err != nil {
+		r.fail(w, ct, status, err.Error())
+		return
+	}
+	r.succeed(w, ct, ignored)
+}
+
+// accept decodes a request's spans and, only when all of them decode within
+// the limits, feeds them to the correlator. It is shared by OTLP/HTTP and
+// OTLP/gRPC: the same spans get the same answer either way. It returns the
+// spans that follow no convention, or an HTTP status and why.
+func (r *Receiver) accept(b *batch, body []byte, isJSON bool) (int, int, error) {
 	b.sigs = b.sigs[:0]
 	collect := func(s *signal) { b.sigs = append(b.sigs, *s) }
-	var bs batchStats
-	if ct == ctJSON {
+	var (
+		bs  batchStats
+		err error
+	)
+	if isJSON {
 		bs, err = decodeJSON(body, &b.st, collect)
 	} else {
 		bs, err = decodeProto(body, &b.st, collect)
 	}
 	if err != nil {
 		r.stats.badRequest.Add(1)
-		r.fail(w, ct, http.StatusBadRequest, err.Error())
-		return
+		return 0, http.StatusBadRequest, err
 	}
 	if bs.spans > r.maxSpans {
 		r.stats.tooLarge.Add(1)
-		r.fail(w, ct, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d spans in one request, over the limit of %d: send smaller batches", bs.spans, r.maxSpans))
-		return
+		return 0, http.StatusRequestEntityTooLarge, fmt.Errorf("%d spans in one request, over the limit of %d: send smaller batches", bs.spans, r.maxSpans)
 	}
 	r.stats.spans.Add(int64(bs.spans))
 	r.stats.workload.Add(int64(len(b.sigs)))
 	r.stats.unconventional.Add(int64(bs.ignored))
 	r.corr.observeBatch(b.sigs, bs.ignored)
 	r.corr.Flush()
-	r.succeed(w, ct, bs.ignored)
+	return bs.ignored, http.StatusOK, nil
+}
+
+// partialMessage is what a partial success tells the client's exporter,
+// which logs it: a worker that forgot spotdrill.job.id hears about it.
+func partialMessage(ignored int) string {
+	return strconv.Itoa(ignored) + " spans carry no spotdrill.job.id: spotdrill cannot correlate them (see docs/telemetry.md)"
 }
 
 // busy answers 429 with Retry-After, as OTLP/HTTP asks of a server that is
@@ -287,7 +307,7 @@ func (r *Receiver) read(req *http.Request, buf []byte, held *int64) ([]byte, int
 func (r *Receiver) succeed(w http.ResponseWriter, ct string, ignored int) {
 	msg := ""
 	if ignored > 0 {
-		msg = strconv.Itoa(ignored) + " spans carry no spotdrill.job.id: spotdrill cannot correlate them (see docs/telemetry.md)"
+		msg = partialMessage(ignored)
 	}
 	if ct == ctJSON {
 		w.Header().Set("Content-Type", ctJSON)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -90,10 +91,58 @@ func workerOn(t *testing.T, host, url string, enc otlptracehttp.Encoding, clock 
 	}
 	exp, err := otlptracehttp.New(context.Background(), opts...)
 	require.NoError(t, err)
+	return workerWith(t, host, exp, clock)
+}
+
+// workerWith is a worker on host whose spans go through exp.
+func workerWith(t *testing.T, host string, exp sdktrace.SpanExporter, clock *fakeClock) (*spotwork.Worker, *sdktrace.TracerProvider) {
+	t.Helper()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp),
 		sdktrace.WithResource(resource.NewSchemaless()))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	return spotwork.NewWorker(tp, spotwork.Options{Host: host, Now: clock.now}), tp
+}
+
+// transport serves a receiver one way and makes workers that export to it.
+type transport struct {
+	name   string
+	worker func(t *testing.T, rcv *telemetry.Receiver, host string, clock *fakeClock, token string) (*spotwork.Worker, *sdktrace.TracerProvider)
+}
+
+// transports are the ways real workers send spans: OTLP/HTTP in protobuf
+// and JSON, and OTLP/gRPC plain and gzipped, each with the OpenTelemetry
+// Go SDK's own exporter.
+func transports() []transport {
+	overHTTP := func(enc otlptracehttp.Encoding) func(*testing.T, *telemetry.Receiver, string, *fakeClock, string) (*spotwork.Worker, *sdktrace.TracerProvider) {
+		return func(t *testing.T, rcv *telemetry.Receiver, host string, clock *fakeClock, token string) (*spotwork.Worker, *sdktrace.TracerProvider) {
+			srv := httptest.NewServer(rcv)
+			t.Cleanup(srv.Close)
+			return workerOn(t, host, srv.URL, enc, clock, token)
+		}
+	}
+	overGRPC := func(compress bool) func(*testing.T, *telemetry.Receiver, string, *fakeClock, string) (*spotwork.Worker, *sdktrace.TracerProvider) {
+		return func(t *testing.T, rcv *telemetry.Receiver, host string, clock *fakeClock, token string) (*spotwork.Worker, *sdktrace.TracerProvider) {
+			srv, err := rcv.ListenGRPC("127.0.0.1:0")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = srv.Close(context.Background()) })
+			opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(srv.Addr()), otlptracegrpc.WithInsecure()}
+			if token != "" {
+				opts = append(opts, otlptracegrpc.WithHeaders(map[string]string{"authorization": "Bearer " + token}))
+			}
+			if compress {
+				opts = append(opts, otlptracegrpc.WithCompressor("gzip"))
+			}
+			exp, err := otlptracegrpc.New(context.Background(), opts...)
+			require.NoError(t, err)
+			return workerWith(t, host, exp, clock)
+		}
+	}
+	return []transport{
+		{"http/protobuf", overHTTP(otlptracehttp.EncodingProtobuf)},
+		{"http/json", overHTTP(otlptracehttp.EncodingJSON)},
+		{"grpc", overGRPC(false)},
+		{"grpc/gzip", overGRPC(true)},
+	}
 }
 
 func flush(t *testing.T, tp *sdktrace.TracerProvider) {
@@ -102,25 +151,21 @@ func flush(t *testing.T, tp *sdktrace.TracerProvider) {
 }
 
 // TestReceiverCorrelatesRealWorkers sends a real worker's spans with the
-// real OTLP/HTTP exporter, protobuf and JSON, over loopback: the worker on
+// real OTLP exporters, over HTTP (protobuf and JSON) and gRPC (plain and
+// gzip), over loopback: the worker on
 // vm-1 checkpoints, sees the notice and dies with its VM without ending its
 // span; a worker on vm-2 resumes the job. The correlator settles the dead
 // attempt from its markers and writes the journal events from which the
 // reports compute TTR and lost work.
 func TestReceiverCorrelatesRealWorkers(t *testing.T) {
-	for _, enc := range []struct {
-		name string
-		enc  otlptracehttp.Encoding
-	}{{"protobuf", otlptracehttp.EncodingProtobuf}, {"json", otlptracehttp.EncodingJSON}} {
-		t.Run(enc.name, func(t *testing.T) {
+	for _, tr := range transports() {
+		t.Run(tr.name, func(t *testing.T) {
 			run := newRealRun(t)
 			rcv := telemetry.NewReceiver(run.corr, telemetry.ReceiverOptions{Token: "s3cret"})
-			srv := httptest.NewServer(rcv)
-			defer srv.Close()
 
 			clock := &fakeClock{}
-			w1, tp1 := workerOn(t, "vm-1", srv.URL, enc.enc, clock, "s3cret")
-			w2, tp2 := workerOn(t, "vm-2", srv.URL, enc.enc, clock, "s3cret")
+			w1, tp1 := tr.worker(t, rcv, "vm-1", clock, "s3cret")
+			w2, tp2 := tr.worker(t, rcv, "vm-2", clock, "s3cret")
 
 			clock.set(10)
 			_, a1 := w1.Start(context.Background(), "job-7", 1, spotwork.Storage(spotwork.StorageDurable))
