@@ -101,6 +101,13 @@ func (c *Control) takeFire() bool {
 	return false
 }
 
+// firePending reports a request to fire a wave, without taking it.
+func (c *Control) firePending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fire > 0
+}
+
 // dropFires forgets requests to fire a wave early: the wave came on its own.
 func (c *Control) dropFires() {
 	c.mu.Lock()

@@ -480,6 +480,18 @@ func (r *runner) advance(ctx context.Context, next time.Duration) error {
 		if now >= next {
 			return nil
 		}
+		if speed == 0 && !r.holdsClock() {
+			// The wall clock of a real fleet: a second at a time, so that
+			// the facilitator's keys (fire, halt, notes) act within one.
+			if err := r.w.AdvanceTo(ctx, min(now+time.Second, next)); err != nil {
+				return err
+			}
+			r.report()
+			if r.ctl.firePending() {
+				return nil // the loop fires it, unless the run was aborted
+			}
+			continue
+		}
 		if speed == 0 {
 			return r.w.AdvanceTo(ctx, next)
 		}

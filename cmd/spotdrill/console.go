@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/spotdrill/spotdrill/experiments"
 	"github.com/spotdrill/spotdrill/internal/tui"
+	"github.com/spotdrill/spotdrill/scenarios"
 )
 
 // defaultConsoleSpeed paces a console run: an hour of the run clock takes a
@@ -69,7 +72,12 @@ func playConsole(s *session) (experiments.Result, error) {
 	if err := s.start(); err != nil {
 		return experiments.Result{}, s.close(err)
 	}
-	ctl := experiments.NewControl(opts.speed, opts.Manual)
+	speed := opts.speed
+	real := s.sc.Target.Provider != scenarios.ProviderSim
+	if real {
+		speed = 0 // the wall clock: the runner steps it a second at a time
+	}
+	ctl := experiments.NewControl(speed, opts.Manual)
 	prog := tea.NewProgram(tui.New(tui.Options{
 		Scenario: s.sc, Feed: feed, Control: ctl, Live: s.live, Output: opts.IO.Out, Color: useColor(opts.IO),
 	}), tea.WithAltScreen(), tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out), tea.WithoutSignalHandler())
@@ -83,9 +91,13 @@ func playConsole(s *session) (experiments.Result, error) {
 		err error
 	}
 	done := make(chan outcome, 1)
+	uiDone := make(chan struct{})
 	go func() {
 		cfg := s.config(ctx)
 		cfg.Progress, cfg.Control = feed.Progress, ctl
+		if real {
+			cfg.Confirm = consoleConfirm(ctx, opts.Confirm, s.sc, prog.Send, uiDone)
+		}
 		res, err := experiments.Run(ctx, cfg)
 		feed.Finish(res, err)
 		done <- outcome{res, err}
@@ -94,11 +106,37 @@ func playConsole(s *session) (experiments.Result, error) {
 	if _, uiErr := prog.Run(); uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
 		fmt.Fprintf(opts.IO.Err, "spotdrill: console: %v; halting the run\n", uiErr)
 	}
+	close(uiDone) // a plan still unanswered is refused
 	// A run is never left playing unseen: quitting the console halts it
 	// (a no-op when it has ended).
 	ctl.Halt()
 	out := <-done
 	return out.res, s.close(out.err)
+}
+
+// consoleConfirm is the plan's confirmation inside the console: the plan is
+// frozen and its targets and waves on screen; the facilitator starts the
+// game day with y, or refuses it. --confirm DIGEST|any answers for them,
+// as on a headless run; a mismatch is refused without asking.
+func consoleConfirm(ctx context.Context, confirm string, sc *scenarios.Scenario, send func(tea.Msg), uiDone <-chan struct{}) func(*experiments.Plan) bool {
+	if confirm != "" {
+		// The terminal belongs to the console: the plan's text goes nowhere,
+		// the decision is --confirm's alone.
+		quiet := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}
+		return confirmPlan(ctx, quiet, sc, confirm)
+	}
+	return func(p *experiments.Plan) bool {
+		answer := make(chan bool, 1)
+		go send(tui.ConfirmPlanMsg{Digest: p.ShortDigest(), Targets: len(p.Targets), Waves: len(sc.Waves), Excluded: len(p.Excluded), Answer: answer})
+		select {
+		case yes := <-answer:
+			return yes
+		case <-ctx.Done():
+			return false
+		case <-uiDone:
+			return false
+		}
+	}
 }
 
 // consoleSignals keeps signals the kill switch while the console owns the

@@ -129,8 +129,8 @@ func runRun(opts *RunOptions) error {
 			return withCode(ExitInvalid, fmt.Errorf("%s: %w", opts.File, err))
 		}
 	}
-	if console && sc.Target.Provider != scenarios.ProviderSim {
-		return withCode(ExitInvalid, fmt.Errorf("%s: the live console plays simulated game days; run Azure scenarios with --no-tui", opts.File))
+	if console && sc.Target.Provider != scenarios.ProviderSim && opts.Speed != "" {
+		return withCode(ExitInvalid, fmt.Errorf("--speed %s: %s runs on the wall clock of a real fleet, which has no speed to set", opts.Speed, opts.File))
 	}
 	tel, err := opts.Telemetry.start(opts.IO, sc, Version)
 	if err != nil {

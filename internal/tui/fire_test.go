@@ -104,3 +104,14 @@ func TestNAsksBeforeFiringAheadOfSchedule(t *testing.T) {
 	}
 	assert.Equal(t, 3, waves, "the other waves fire at their times")
 }
+
+func TestShortVM(t *testing.T) {
+	for in, want := range map[string]string{
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/batch-spot/virtualMachines/11": "batch-spot/11",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/gpu-0":                                 "gpu-0",
+		"batch-spot_3": "batch-spot_3",
+		"":             "",
+	} {
+		assert.Equal(t, want, shortVM(in), in)
+	}
+}

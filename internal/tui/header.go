@@ -32,9 +32,11 @@ func newHeader(sc *scenarios.Scenario, began time.Time) header {
 
 // status is what the model tells the header about the run.
 type status struct {
-	badge  badge
-	label  string
-	speed  float64
+	badge badge
+	label string
+	speed float64
+	// wall is a run on the wall clock (a real fleet): no speed.
+	wall   bool
 	manual bool
 	now    float64 // the run clock, seconds
 	banner string  // the banner line, drawn
@@ -45,7 +47,11 @@ func (h *header) view(t *theme, w int, s status) []string {
 	if s.manual {
 		title += " · manual"
 	}
-	right := t.badge[s.badge].Render(" "+s.label+" ") + " " + t.bold.Render(speedText(s.speed))
+	pace := speedText(s.speed)
+	if s.wall {
+		pace = "wall clock"
+	}
+	right := t.badge[s.badge].Render(" "+s.label+" ") + " " + t.bold.Render(pace)
 	clocks := fmt.Sprintf("run clock %s/%s", hms(s.now), hms(h.duration))
 	if !h.start.IsZero() {
 		clocks += " (" + h.start.Add(secondsDur(s.now)).Format("Mon 15:04") + ")"

@@ -46,6 +46,17 @@ type Options struct {
 // switch): it says so, and exits once the run has closed its journal.
 type SignalMsg struct{}
 
+// ConfirmPlanMsg asks the facilitator to start a run on a real fleet: the
+// plan is frozen and shown; y sends true on Answer, n sends false (the run
+// is then refused and nothing is evicted).
+type ConfirmPlanMsg struct {
+	// Digest is the plan's short digest; Targets, Waves and Excluded what
+	// it holds.
+	Digest                   string
+	Targets, Waves, Excluded int
+	Answer                   chan<- bool
+}
+
 type (
 	clockMsg   time.Time
 	controlMsg experiments.State
@@ -60,6 +71,8 @@ const (
 	// modeConfirmFire asks before firing the next wave ahead of its time
 	// outside manual mode.
 	modeConfirmFire
+	// modeConfirmPlan asks to start a run on a real fleet.
+	modeConfirmPlan
 	modeNote
 	modeFilter
 )
@@ -112,8 +125,12 @@ type Model struct {
 	// fireAsked names the wave a press of n asked for, until it fires: a
 	// second press must not fire the wave after it by accident.
 	fireAsked string
+	// lastDigest is the short digest of the plan last answered.
+	lastDigest string
 	// confirmFire is the wave modeConfirmFire asks about.
 	confirmFire wave
+	// confirmPlan is the plan modeConfirmPlan asks about.
+	confirmPlan *ConfirmPlanMsg
 	stopping    bool // a signal stopped the run
 	quitting    bool // quit once the run has closed its journal
 	flash       string
@@ -196,7 +213,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.control = experiments.State(msg)
 	case SignalMsg:
 		m.stopping = true
+		m.answerPlan(false)
 		return m, m.quitIfDone()
+	case ConfirmPlanMsg:
+		m.closeInput()
+		m.confirmPlan = &msg
+		m.mode = modeConfirmPlan
 	case tea.KeyMsg:
 		return m, m.handleKey(msg)
 	}
@@ -264,6 +286,7 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		if !m.live() {
 			return tea.Quit
 		}
+		m.answerPlan(false)
 		m.mode = modeConfirmQuit
 		return nil
 	}
@@ -272,6 +295,8 @@ func (m *Model) handleKey(k tea.KeyMsg) tea.Cmd {
 		return m.confirmKey(k)
 	case modeConfirmFire:
 		return m.confirmFireKey(k)
+	case modeConfirmPlan:
+		return m.confirmPlanKey(k)
 	case modeNote, modeFilter:
 		return m.inputKey(k)
 	}
@@ -343,6 +368,10 @@ func (m *Model) pace(step int) tea.Cmd {
 	if m.refuseEnded() {
 		return nil
 	}
+	if m.wallClock() {
+		m.setFlash("a real fleet runs on the wall clock: no speed to change")
+		return nil
+	}
 	i := speedIndex(m.control.Speed)
 	j := max(0, min(len(speeds)-1, i+step))
 	if i == j {
@@ -395,6 +424,37 @@ func (m *Model) fire(next wave) tea.Cmd {
 	m.setFlash("firing wave " + next.name + " now (planned for " + hms(next.at) + ")")
 	return m.steer((*experiments.Control).FireNext)
 }
+
+// confirmPlanKey starts the run on y and refuses it on n or esc.
+func (m *Model) confirmPlanKey(k tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Yes):
+		m.answerPlan(true)
+		m.setFlash("plan " + m.lastDigest + " confirmed: the game day starts")
+	case key.Matches(k, m.keys.No):
+		m.answerPlan(false)
+		m.setFlash("plan refused: nothing is evicted; the run closes")
+	}
+	return nil
+}
+
+// answerPlan answers a pending plan question once; a console that quits or
+// is stopped while asking refuses it.
+func (m *Model) answerPlan(yes bool) {
+	if m.confirmPlan == nil {
+		return
+	}
+	m.lastDigest = m.confirmPlan.Digest
+	m.confirmPlan.Answer <- yes
+	m.confirmPlan = nil
+	if m.mode == modeConfirmPlan {
+		m.mode = modeNormal
+	}
+}
+
+// wallClock is true for a run on a real fleet: its clock is the wall's,
+// which neither pauses nor changes speed.
+func (m *Model) wallClock() bool { return m.opts.Scenario.Target.Provider != scenarios.ProviderSim }
 
 func (m *Model) confirmFireKey(k tea.KeyMsg) tea.Cmd {
 	switch {

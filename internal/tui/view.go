@@ -160,7 +160,7 @@ func (m *Model) clockState() clock {
 func (m *Model) headerLines(w int) []string {
 	b, label := m.badge()
 	return m.header.view(&m.theme, w, status{
-		badge: b, label: label, speed: m.control.Speed, manual: m.control.Manual, now: m.now, banner: m.bannerLine(w),
+		badge: b, label: label, speed: m.control.Speed, wall: m.wallClock(), manual: m.control.Manual, now: m.now, banner: m.bannerLine(w),
 	})
 }
 
@@ -225,6 +225,10 @@ func (m *Model) bannerLine(w int) string {
 		return fitLine(t.bannerAsk.Render(" HALT EVERYTHING? No more evictions; the run ends and its journal and summary are written. y halts · n/esc cancels "), w)
 	case modeConfirmQuit:
 		return fitLine(t.bannerAsk.Render(" QUIT? The run is still live: y halts it and quits (the journal and summary are written) · n/esc keeps watching "), w)
+	case modeConfirmPlan:
+		p := m.confirmPlan
+		return fitLine(t.bannerAsk.Render(fmt.Sprintf(" START THE GAME DAY? Plan %s: %d Spot VMs frozen by resource ID, %d waves, %d excluded. This evicts REAL Azure Spot VMs. y starts · n refuses (nothing is evicted) ",
+			p.Digest, p.Targets, p.Waves, p.Excluded)), w)
 	case modeConfirmFire:
 		return fitLine(t.bannerAsk.Render(" FIRE WAVE "+m.confirmFire.name+" NOW, ahead of its time "+hms(m.confirmFire.at)+"? It goes through the blast-radius guard like any wave. y fires · n/esc keeps the schedule "), w)
 	case modeNote, modeFilter:
@@ -296,24 +300,32 @@ func (m *Model) endSituation() (string, sgr) {
 func (m *Model) helpKeys() []key.Binding {
 	k := &m.keys
 	switch {
-	case m.mode == modeConfirmHalt || m.mode == modeConfirmQuit || m.mode == modeConfirmFire:
+	case m.mode == modeConfirmHalt || m.mode == modeConfirmQuit || m.mode == modeConfirmFire || m.mode == modeConfirmPlan:
 		return []key.Binding{k.Yes, k.No}
 	case m.mode == modeNote || m.mode == modeFilter:
 		return []key.Binding{k.Enter, k.Cancel}
 	case !m.live():
 		return []key.Binding{k.Exit, k.Filter, k.Tab, k.Scroll}
 	}
-	pause := k.Pause
-	if m.control.Paused {
-		pause.SetHelp("space", "resume")
-	}
-	speed := k.Faster
-	speed.SetHelp("+/-", "speed "+speedText(m.control.Speed))
 	// The keys a facilitator needs most come first: a narrow screen cuts
-	// the end of the bar.
-	keys := []key.Binding{pause}
+	// the end of the bar. The wall clock of a real fleet neither pauses nor
+	// changes speed.
+	var keys []key.Binding
+	if !m.wallClock() {
+		pause := k.Pause
+		if m.control.Paused {
+			pause.SetHelp("space", "resume")
+		}
+		keys = append(keys, pause)
+	}
 	if _, ok := m.waves.nextWave(); ok && m.abort == nil {
 		keys = append(keys, k.Next)
 	}
-	return append(keys, k.Halt, k.Quit, speed, k.Note, k.Filter, k.Tab)
+	keys = append(keys, k.Halt, k.Quit)
+	if !m.wallClock() {
+		speed := k.Faster
+		speed.SetHelp("+/-", "speed "+speedText(m.control.Speed))
+		keys = append(keys, speed)
+	}
+	return append(keys, k.Note, k.Filter, k.Tab)
 }
