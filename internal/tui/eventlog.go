@@ -192,7 +192,12 @@ func describe(ev *journal.Event) (level logLevel, text string, ok bool) {
 	case journal.EvictionDrained:
 		return levelInfo, fmt.Sprintf("drained: %s handed its work back", e.VM), true
 	case journal.EvictionEvicted:
-		return levelInfo, fmt.Sprintf("evicted: %s%s (%s, %s, %s)", e.VM, where, e.Cause, e.Policy, plural(e.Count, "job")), true
+		// A real fleet does not say what ran on the VM: the workers' spans do.
+		jobs := ""
+		if e.Count > 0 {
+			jobs = ", " + plural(e.Count, "job")
+		}
+		return levelInfo, fmt.Sprintf("evicted: %s%s (%s, %s%s)", e.VM, where, e.Cause, e.Policy, jobs), true
 	case journal.JobInterrupted:
 		return describeInterrupted(e)
 	case journal.JobFailed:
