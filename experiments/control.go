@@ -108,13 +108,6 @@ func (c *Control) firePending() bool {
 	return c.fire > 0
 }
 
-// dropFires forgets requests to fire a wave early: the wave came on its own.
-func (c *Control) dropFires() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.fire = 0
-}
-
 func (c *Control) snapshot() (paused bool, speed float64, manual bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
