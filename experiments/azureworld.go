@@ -9,8 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/spotdrill/spotdrill/injector"
 	"github.com/spotdrill/spotdrill/injector/azure"
+	"github.com/spotdrill/spotdrill/internal/kube"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/scenarios"
 )
@@ -34,6 +38,9 @@ type AzureOptions struct {
 	// MaxPollFailures is how many polls in a row may fail (each one is
 	// journaled as a note) before the run fails. Default 8.
 	MaxPollFailures int
+	// Kube reaches the AKS cluster of target.azure.kubernetes; nil builds
+	// a client from its kubeconfig and context (or in-cluster).
+	Kube kubernetes.Interface
 }
 
 func (o AzureOptions) withDefaults() AzureOptions {
@@ -129,6 +136,9 @@ type azureWorld struct {
 	observed time.Duration
 	listed   time.Duration
 
+	// kube watches the AKS cluster, when the scenario names one.
+	kube *kube.Watcher
+
 	// wave is the last wave.started seen on the bus; the runner emits it
 	// before its calls, and a timeout names it.
 	mu    sync.Mutex
@@ -158,10 +168,46 @@ func NewAzureWorld(sc *scenarios.Scenario, sink journal.Sink, opts AzureOptions)
 	if err != nil {
 		return nil, err
 	}
-	return &azureWorld{
+	w := &azureWorld{
 		c: c, obs: azure.NewObserver(c, sel, sink, opts.EvictionTimeout), sink: sink,
 		clock: opts.Client.Clock, opts: opts, calls: map[string]azure.Call{},
-	}, nil
+	}
+	if k := sc.Target.Azure.Kubernetes; k != nil {
+		client := opts.Kube
+		if client == nil {
+			if client, err = kubeClient(k); err != nil {
+				return nil, err
+			}
+		}
+		w.kube, err = kube.New(client, sink, kube.Options{
+			Namespaces: k.Namespaces, Selector: k.Selector, Now: w.Now,
+			NodeID: func(pid string) (string, error) { return azure.NodeID(pid, sel.Subscription) },
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// kubeClient reaches the cluster of target.azure.kubernetes: its kubeconfig
+// and context, else the usual resolution (KUBECONFIG, ~/.kube/config, or
+// the pod's own account in the cluster). The watcher only reads.
+func kubeClient(k *scenarios.KubernetesTarget) (kubernetes.Interface, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if k.Kubeconfig != "" {
+		rules.ExplicitPath = k.Kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: k.Context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("target.azure.kubernetes: %w", err)
+	}
+	cfg.UserAgent = "spotdrill (read-only watch)"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("target.azure.kubernetes: %w", err)
+	}
+	return client, nil
 }
 
 // AzureSelector reads a scenario's target.azure, parsing its AKS nodes'
@@ -198,6 +244,12 @@ func (w *azureWorld) Start(ctx context.Context) error {
 		return fmt.Errorf("discover the fleet: %w", err)
 	}
 	w.nextPoll, w.observed, w.listed = w.opts.PollInterval, 0, 0
+	if w.kube != nil {
+		// Before the first wave: the cluster as it is is the baseline.
+		if err := w.kube.Start(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -368,6 +420,9 @@ func (w *azureWorld) Finish() {
 		return
 	}
 	w.finished = true
+	if w.kube != nil {
+		w.kube.Stop()
+	}
 	unlanded := w.obs.Unlanded()
 	if len(unlanded) == 0 {
 		return
@@ -380,8 +435,12 @@ func (w *azureWorld) Finish() {
 		len(unlanded), strings.Join(names, ", ")))
 }
 
-// Emit follows the run's bus for the name of the wave in progress.
+// Emit follows the run's bus for the name of the wave in progress, and
+// tells the cluster's watcher which VMs the run evicts.
 func (w *azureWorld) Emit(e *journal.Event) {
+	if w.kube != nil {
+		w.kube.Emit(e)
+	}
 	if e.Type == journal.WaveStarted {
 		w.mu.Lock()
 		w.wave = e.Wave

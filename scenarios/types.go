@@ -101,6 +101,24 @@ type AzureTarget struct {
 	Zones []string `yaml:"zones,omitempty" json:"zones,omitempty"`
 	// NodeProviderIDs limits targets to these AKS nodes (azure:///subscriptions/...).
 	NodeProviderIDs []string `yaml:"nodeProviderIDs,omitempty" json:"nodeProviderIDs,omitempty"`
+	// Kubernetes, when set, watches the AKS cluster the targets belong to:
+	// nodes and pods are the run's second source of recovery evidence,
+	// read only.
+	Kubernetes *KubernetesTarget `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
+}
+
+// KubernetesTarget says which cluster to watch and which workloads count.
+type KubernetesTarget struct {
+	// Kubeconfig is the kubeconfig file; the usual resolution (KUBECONFIG,
+	// then ~/.kube/config, or the in-cluster account in a pod) if absent.
+	Kubeconfig string `yaml:"kubeconfig,omitempty" json:"kubeconfig,omitempty"`
+	// Context is the kubeconfig context; its current one if absent.
+	Context string `yaml:"context,omitempty" json:"context,omitempty"`
+	// Namespaces limits the workloads that count; all if absent.
+	Namespaces []string `yaml:"namespaces,omitempty" json:"namespaces,omitempty"`
+	// Selector is a label selector for the pods that count, such as
+	// app=batch.
+	Selector string `yaml:"selector,omitempty" json:"selector,omitempty"`
 }
 
 // Fleet describes the simulated Azure Spot fleet.

@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"github.com/spotdrill/spotdrill/internal/textsafe"
-
 	"fmt"
 	"math"
 	"slices"
@@ -10,6 +8,11 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/spotdrill/spotdrill/internal/textsafe"
 )
 
 // NameRule is what a name that goes into file names, lock names and tags
@@ -171,6 +174,16 @@ func (v *validator) target() {
 		v.add("target.azure", "missing (expected target.azure with a subscription for provider azure)")
 	case strings.TrimSpace(a.Subscription) == "":
 		v.add("target.azure.subscription", "missing (expected a subscription ID, or ${AZURE_SUBSCRIPTION_ID})")
+	}
+	if a := s.Target.Azure; a != nil && a.Kubernetes != nil {
+		if _, err := labels.Parse(a.Kubernetes.Selector); err != nil {
+			v.add("target.azure.kubernetes.selector", "%s is not a label selector: %v (expected, for example, app=batch,tier!=web)", textsafe.Quote(a.Kubernetes.Selector), err)
+		}
+		for i, ns := range a.Kubernetes.Namespaces {
+			if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+				v.add(fmt.Sprintf("target.azure.kubernetes.namespaces[%d]", i), "%s is not a namespace name (expected a DNS-1123 label such as batch-jobs)", textsafe.Quote(ns))
+			}
+		}
 	}
 	if s.Fleet != nil {
 		v.add("fleet", "set with provider azure (expected no fleet: the azure provider evicts real VMs; use provider sim for a simulated fleet)")

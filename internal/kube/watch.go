@@ -1,0 +1,440 @@
+// Package kube watches an AKS cluster during a game day: the Kubernetes
+// API is the run's second source of recovery evidence, beside the VMs'
+// power states, and needs no instrumented workload.
+//
+// Informers on nodes and pods turn what the cluster does around an
+// evicted node into the journal's vocabulary: each pod displaced from the
+// node is a job interrupted (released when the drain moved it before the
+// VM went, cut short when it died with the VM), and the Ready replacement
+// of the same controller is that job resumed; a pod with no controller is
+// lost. The node's cordon, drain, NotReady and deletion are noted on its
+// timeline. Nothing is ever written to the cluster.
+package kube
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/spotdrill/spotdrill/journal"
+)
+
+// Codes of the notes the watcher writes on a node's timeline.
+const (
+	CodeCordoned    = "aks.cordoned"
+	CodeDrained     = "aks.drained"
+	CodeNotReady    = "aks.notReady"
+	CodeNodeDeleted = "aks.nodeDeleted"
+	CodeNodeReady   = "aks.nodeReady"
+)
+
+// Options configure a Watcher.
+type Options struct {
+	// Namespaces limits the pods that count; all when empty.
+	Namespaces []string
+	// Selector limits the pods that count (a label selector); all when
+	// empty.
+	Selector string
+	// NodeID turns a node's spec.providerID into the VM's resource ID as
+	// the journal names it; the node is left out when it fails.
+	NodeID func(providerID string) (string, error)
+	// Now is the run clock.
+	Now func() time.Duration
+	// Resync is the informers' resync period; 0 for none.
+	Resync time.Duration
+}
+
+// Watcher turns the cluster's nodes and pods into journal events.
+type Watcher struct {
+	client   kubernetes.Interface
+	opts     Options
+	selector labels.Selector
+	sink     journal.Sink
+	stop     chan struct{}
+	stopOnce sync.Once
+
+	mu sync.Mutex
+	// vmOf is each node's VM; canon the journal's spelling of each VM ID.
+	vmOf  map[string]string
+	canon map[string]string
+	nodes map[string]*nodeState
+	// pods tracks the counted pods; displaced the interruptions waiting for
+	// a replacement, by controller.
+	pods      map[types.UID]*podState
+	displaced map[types.UID][]displacement
+	// evicted VMs, as the journal says (eviction.evicted): a pod that goes
+	// after its VM did was cut short, not drained. targeted VMs had an
+	// eviction requested.
+	evicted, targeted map[string]bool
+	// started is set once the caches hold the cluster as it was.
+	started bool
+	// out holds the events of one handler, written once the lock is let
+	// go: the run's bus hands them back to Emit.
+	out []journal.Event
+}
+
+type nodeState struct {
+	vm                          string
+	cordoned, drained, notReady bool
+}
+
+type podState struct {
+	key      string // namespace/name
+	node     string
+	owner    types.UID
+	kind     string
+	created  time.Time
+	gone     bool // displaced already
+	ready    bool
+	resumeOf bool // already counted as a replacement
+}
+
+type displacement struct {
+	job   string
+	since time.Time // when the pod went, for picking later replacements
+}
+
+// New watches the cluster that client reaches, writing to sink.
+func New(client kubernetes.Interface, sink journal.Sink, opts Options) (*Watcher, error) {
+	sel, err := labels.Parse(opts.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes selector %q: %w", opts.Selector, err)
+	}
+	if opts.Now == nil {
+		return nil, fmt.Errorf("kubernetes watcher: no run clock")
+	}
+	return &Watcher{
+		client: client, opts: opts, selector: sel, sink: sink, stop: make(chan struct{}),
+		vmOf: map[string]string{}, canon: map[string]string{}, nodes: map[string]*nodeState{},
+		pods: map[types.UID]*podState{}, displaced: map[types.UID][]displacement{},
+		evicted: map[string]bool{}, targeted: map[string]bool{},
+	}, nil
+}
+
+// Emit learns the journal's VMs and evictions: the watcher subscribes to the
+// run's bus.
+func (w *Watcher) Emit(e *journal.Event) {
+	if e.VM == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id := strings.ToLower(e.VM)
+	w.canon[id] = e.VM
+	switch e.Type {
+	case journal.EvictionEvicted:
+		w.evicted[id] = true
+		w.targeted[id] = true
+	case journal.EvictionRequested, journal.EvictionNoticed:
+		w.targeted[id] = true
+	}
+}
+
+// Start starts the informers and waits until their caches hold the
+// cluster as it is: the pods already running are the baseline, not
+// events.
+func (w *Watcher) Start() error {
+	var factories []informers.SharedInformerFactory
+	nodes := informers.NewSharedInformerFactory(w.client, w.opts.Resync)
+	factories = append(factories, nodes)
+	ni := nodes.Core().V1().Nodes().Informer()
+	if _, err := ni.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.onNode(o, false) },
+		UpdateFunc: func(_, o any) { w.onNode(o, false) },
+		DeleteFunc: func(o any) { w.onNode(o, true) },
+	}); err != nil {
+		return fmt.Errorf("kubernetes: %w", err)
+	}
+	namespaces := w.opts.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	var synced []cache.InformerSynced
+	synced = append(synced, ni.HasSynced)
+	for _, ns := range namespaces {
+		f := informers.NewSharedInformerFactoryWithOptions(w.client, w.opts.Resync, informers.WithNamespace(ns),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = w.selector.String() }))
+		factories = append(factories, f)
+		pi := f.Core().V1().Pods().Informer()
+		if _, err := pi.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { w.onPod(o, false) },
+			UpdateFunc: func(_, o any) { w.onPod(o, false) },
+			DeleteFunc: func(o any) { w.onPod(o, true) },
+		}); err != nil {
+			return fmt.Errorf("kubernetes: %w", err)
+		}
+		synced = append(synced, pi.HasSynced)
+	}
+	for _, f := range factories {
+		f.Start(w.stop)
+	}
+	if !cache.WaitForCacheSync(w.stop, synced...) {
+		return fmt.Errorf("kubernetes: the informers' caches did not sync")
+	}
+	w.mu.Lock()
+	w.started = true
+	w.mu.Unlock()
+	return nil
+}
+
+// Stop stops the informers.
+func (w *Watcher) Stop() { w.stopOnce.Do(func() { close(w.stop) }) }
+
+// emit queues an event at the run clock's time; w.mu is held.
+func (w *Watcher) emit(e journal.Event) {
+	e.T = w.opts.Now().Seconds()
+	w.out = append(w.out, e)
+}
+
+// unlock lets go of w.mu and writes the queued events.
+func (w *Watcher) unlock() {
+	out := w.out
+	w.out = nil
+	w.mu.Unlock()
+	for i := range out {
+		w.sink.Emit(&out[i])
+	}
+}
+
+// vm names a node's VM as the journal does; "" for a node that is not an
+// Azure VM.
+func (w *Watcher) vm(node *corev1.Node) string {
+	if v, ok := w.vmOf[node.Name]; ok {
+		return v
+	}
+	if w.opts.NodeID == nil || node.Spec.ProviderID == "" {
+		return ""
+	}
+	id, err := w.opts.NodeID(node.Spec.ProviderID)
+	if err != nil {
+		return ""
+	}
+	if c, ok := w.canon[strings.ToLower(id)]; ok {
+		id = c
+	}
+	w.vmOf[node.Name] = id
+	return id
+}
+
+func cordoned(n *corev1.Node) bool {
+	if n.Spec.Unschedulable {
+		return true
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeUnschedulable && t.Effect == corev1.TaintEffectNoSchedule {
+			return true
+		}
+	}
+	return false
+}
+
+func ready(conds []corev1.NodeCondition) (bool, bool) {
+	for _, c := range conds {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue, true
+		}
+	}
+	return false, false
+}
+
+func (w *Watcher) onNode(o any, deleted bool) {
+	n, ok := o.(*corev1.Node)
+	if !ok {
+		if d, isTomb := o.(cache.DeletedFinalStateUnknown); isTomb {
+			n, ok = d.Obj.(*corev1.Node)
+		}
+		if !ok {
+			return
+		}
+	}
+	w.mu.Lock()
+	defer w.unlock()
+	vm := w.vm(n)
+	if vm == "" {
+		return
+	}
+	st, known := w.nodes[n.Name]
+	if !known {
+		st = &nodeState{vm: vm}
+		w.nodes[n.Name] = st
+		// The cluster as it was at the start is the baseline; a node that
+		// joins later is a replacement once Ready.
+		isReady, _ := ready(n.Status.Conditions)
+		if isReady && w.synced() {
+			w.emit(journal.Event{Type: journal.Note, Code: CodeNodeReady, VM: vm, Reason: "node " + n.Name + " joined the cluster and is Ready"})
+		}
+		st.cordoned = cordoned(n)
+		return
+	}
+	if deleted {
+		w.emit(journal.Event{Type: journal.Note, Code: CodeNodeDeleted, VM: vm, Reason: "node " + n.Name + " was deleted from the cluster"})
+		delete(w.nodes, n.Name)
+		return
+	}
+	if c := cordoned(n); c && !st.cordoned {
+		st.cordoned = true
+		w.emit(journal.Event{Type: journal.Note, Code: CodeCordoned, VM: vm, Reason: "node " + n.Name + " was cordoned (unschedulable)"})
+		w.checkDrained(n.Name)
+	}
+	if isReady, known := ready(n.Status.Conditions); known && !isReady && !st.notReady {
+		st.notReady = true
+		w.emit(journal.Event{Type: journal.Note, Code: CodeNotReady, VM: vm, Reason: "node " + n.Name + " is NotReady"})
+	}
+}
+
+// synced is true once the node informer has delivered its initial list:
+// only then is a new node news.
+func (w *Watcher) synced() bool { return w.started }
+
+// countable says whether a pod's loss counts as displaced work: a
+// DaemonSet's pods go with their node by design, and mirror pods are the
+// kubelet's own.
+func countable(p *corev1.Pod) (owner types.UID, kind string, ok bool) {
+	if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
+		return "", "", false
+	}
+	for _, ref := range p.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller {
+			if ref.Kind == "DaemonSet" {
+				return "", "", false
+			}
+			return ref.UID, ref.Kind, true
+		}
+	}
+	return "", "", true // no controller: counted, and lost when it goes
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func (w *Watcher) onPod(o any, deleted bool) {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		if d, isTomb := o.(cache.DeletedFinalStateUnknown); isTomb {
+			p, ok = d.Obj.(*corev1.Pod)
+		}
+		if !ok {
+			return
+		}
+	}
+	owner, kind, counted := countable(p)
+	if !counted {
+		return
+	}
+	w.mu.Lock()
+	defer w.unlock()
+	st, known := w.pods[p.UID]
+	if !known {
+		st = &podState{key: p.Namespace + "/" + p.Name, owner: owner, kind: kind, created: p.CreationTimestamp.Time}
+		w.pods[p.UID] = st
+	}
+	if p.Spec.NodeName != "" {
+		st.node = p.Spec.NodeName
+	}
+	going := deleted || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed
+	if going && !st.gone {
+		w.displace(st, p)
+	}
+	if deleted {
+		delete(w.pods, p.UID)
+		w.checkDrained(st.node)
+		return
+	}
+	if !st.ready && podReady(p) {
+		st.ready = true
+		w.maybeResume(st, p)
+	}
+}
+
+// displace records a pod leaving an Azure node that the game day touches:
+// drained (the node cordoned, its VM still up: the work was handed back) or
+// cut short (the VM already gone or the node NotReady: the drain did not
+// fit in the notice).
+func (w *Watcher) displace(st *podState, p *corev1.Pod) {
+	st.gone = true
+	node := w.nodes[st.node]
+	if node == nil {
+		return
+	}
+	vmGone := w.evicted[strings.ToLower(node.vm)] || node.notReady
+	if !node.cordoned && !vmGone {
+		return // an ordinary deletion (a rollout, a scale-in): not the game day's doing
+	}
+	e := journal.Event{Type: journal.JobInterrupted, Job: st.key, VM: node.vm, Attempt: 1}
+	switch {
+	case vmGone:
+		e.DrainLate = true
+		e.Reason = fmt.Sprintf("pod %s died with node %s: the drain did not finish before the VM went", st.key, st.node)
+	default:
+		e.Released = true
+		e.Reason = fmt.Sprintf("pod %s was evicted from cordoned node %s", st.key, st.node)
+	}
+	w.emit(e)
+	if st.owner == "" {
+		w.emit(journal.Event{Type: journal.JobFailed, Job: st.key, VM: node.vm,
+			Reason: fmt.Sprintf("pod %s has no controller: nothing recreates it, its work is lost", st.key)})
+		return
+	}
+	w.displaced[st.owner] = append(w.displaced[st.owner], displacement{job: st.key, since: time.Now()})
+}
+
+// maybeResume takes a newly Ready pod of a controller as the replacement of
+// the oldest of its displaced pods still waiting.
+func (w *Watcher) maybeResume(st *podState, p *corev1.Pod) {
+	if st.owner == "" || st.resumeOf {
+		return
+	}
+	q := w.displaced[st.owner]
+	if len(q) == 0 {
+		return
+	}
+	d := q[0]
+	w.displaced[st.owner] = q[1:]
+	st.resumeOf = true
+	vm := ""
+	if n := w.nodes[st.node]; n != nil {
+		vm = n.vm
+	}
+	w.emit(journal.Event{Type: journal.JobResumed, Job: d.job, VM: vm, Attempt: 2,
+		Reason: fmt.Sprintf("%s %s is Ready on node %s in place of %s", strings.ToLower(st.kind), st.key, st.node, d.job)})
+}
+
+// checkDrained notes a cordoned node's drain finished: no counted pod is
+// left on it.
+func (w *Watcher) checkDrained(node string) {
+	n := w.nodes[node]
+	if n == nil || !n.cordoned || n.drained {
+		return
+	}
+	for _, p := range w.pods {
+		if p.node == node && !p.gone {
+			return
+		}
+	}
+	n.drained = true
+	reason := "node " + node + " is drained: no workload pod left on it"
+	if w.targeted[strings.ToLower(n.vm)] && !w.evicted[strings.ToLower(n.vm)] {
+		// The drain phase of the eviction: it finished before the VM went.
+		w.emit(journal.Event{Type: journal.EvictionDrained, VM: n.vm, Reason: reason})
+		return
+	}
+	w.emit(journal.Event{Type: journal.Note, Code: CodeDrained, VM: n.vm, Reason: reason})
+}
