@@ -90,7 +90,11 @@ func newCluster(t *testing.T, objects ...any) *cluster {
 	return c
 }
 
-func (c *cluster) at(s float64) { c.mu.Lock(); c.clock = time.Duration(s * float64(time.Second)); c.mu.Unlock() }
+func (c *cluster) at(s float64) {
+	c.mu.Lock()
+	c.clock = time.Duration(s * float64(time.Second))
+	c.mu.Unlock()
+}
 
 func (c *cluster) emit(e journal.Event) { e.T = c.now(); c.bus.Emit(&e) }
 
