@@ -18,6 +18,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,6 +36,16 @@ const (
 	CodeNotReady    = "aks.notReady"
 	CodeNodeDeleted = "aks.nodeDeleted"
 	CodeNodeReady   = "aks.nodeReady"
+	// CodePodPending and CodePodScheduled follow the replacement of a
+	// displaced pod: created (Pending), then bound to a node.
+	CodePodPending   = "aks.podPending"
+	CodePodScheduled = "aks.podScheduled"
+	// CodePDBBlocked is a PodDisruptionBudget that allowed no disruption
+	// while a cordoned node still held its pods.
+	CodePDBBlocked = "aks.pdbBlocked"
+	// CodeDisplacedAgain is a replacement pod displaced in its turn: it came
+	// back on a Spot node evicted later in the game day.
+	CodeDisplacedAgain = "aks.displacedAgain"
 )
 
 // Options configure a Watcher.
@@ -77,6 +88,10 @@ type Watcher struct {
 	evicted, targeted map[string]bool
 	// started is set once the caches hold the cluster as it was.
 	started bool
+	// pdbs are the PodDisruptionBudgets of the counted namespaces.
+	pdbs map[types.UID]*policyv1.PodDisruptionBudget
+	// blocked remembers the node and PDB pairs already noted.
+	blocked map[string]bool
 	// out holds the events of one handler, written once the lock is let
 	// go: the run's bus hands them back to Emit.
 	out []journal.Event
@@ -92,10 +107,14 @@ type podState struct {
 	node     string
 	owner    types.UID
 	kind     string
+	labels   labels.Set
 	created  time.Time
 	gone     bool // displaced already
 	ready    bool
 	resumeOf bool // already counted as a replacement
+	// replaces is the displaced pod this one was noted as replacing.
+	replaces          string
+	pending, assigned bool
 }
 
 type displacement struct {
@@ -117,6 +136,7 @@ func New(client kubernetes.Interface, sink journal.Sink, opts Options) (*Watcher
 		vmOf: map[string]string{}, canon: map[string]string{}, nodes: map[string]*nodeState{},
 		pods: map[types.UID]*podState{}, displaced: map[types.UID][]displacement{},
 		evicted: map[string]bool{}, targeted: map[string]bool{},
+		pdbs: map[types.UID]*policyv1.PodDisruptionBudget{}, blocked: map[string]bool{},
 	}, nil
 }
 
@@ -173,6 +193,15 @@ func (w *Watcher) Start() error {
 			return fmt.Errorf("kubernetes: %w", err)
 		}
 		synced = append(synced, pi.HasSynced)
+		bi := f.Policy().V1().PodDisruptionBudgets().Informer()
+		if _, err := bi.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { w.onPDB(o, false) },
+			UpdateFunc: func(_, o any) { w.onPDB(o, false) },
+			DeleteFunc: func(o any) { w.onPDB(o, true) },
+		}); err != nil {
+			return fmt.Errorf("kubernetes: %w", err)
+		}
+		synced = append(synced, bi.HasSynced)
 	}
 	for _, f := range factories {
 		f.Start(w.stop)
@@ -284,6 +313,7 @@ func (w *Watcher) onNode(o any, deleted bool) {
 		st.cordoned = true
 		w.emit(journal.Event{Type: journal.Note, Code: CodeCordoned, VM: vm, Reason: "node " + n.Name + " was cordoned (unschedulable)"})
 		w.checkDrained(n.Name)
+		w.checkPDBs(n.Name)
 	}
 	if isReady, known := ready(n.Status.Conditions); known && !isReady && !st.notReady {
 		st.notReady = true
@@ -343,8 +373,14 @@ func (w *Watcher) onPod(o any, deleted bool) {
 	defer w.unlock()
 	st, known := w.pods[p.UID]
 	if !known {
-		st = &podState{key: p.Namespace + "/" + p.Name, owner: owner, kind: kind, created: p.CreationTimestamp.Time}
+		st = &podState{key: p.Namespace + "/" + p.Name, owner: owner, kind: kind, labels: labels.Set(p.Labels), created: p.CreationTimestamp.Time}
 		w.pods[p.UID] = st
+		w.notePending(st, p)
+	}
+	if p.Spec.NodeName != "" && st.node == "" && st.pending && !st.assigned {
+		st.assigned = true
+		w.emit(journal.Event{Type: journal.Note, Code: CodePodScheduled, Job: st.replaces,
+			Reason: fmt.Sprintf("%s, replacing %s, was scheduled on node %s", st.key, st.replaces, p.Spec.NodeName)})
 	}
 	if p.Spec.NodeName != "" {
 		st.node = p.Spec.NodeName
@@ -357,6 +393,9 @@ func (w *Watcher) onPod(o any, deleted bool) {
 		delete(w.pods, p.UID)
 		w.checkDrained(st.node)
 		return
+	}
+	if p.DeletionTimestamp != nil {
+		w.checkDrained(st.node)
 	}
 	if !st.ready && podReady(p) {
 		st.ready = true
@@ -378,6 +417,10 @@ func (w *Watcher) displace(st *podState, p *corev1.Pod) {
 	if !node.cordoned && !vmGone {
 		return // an ordinary deletion (a rollout, a scale-in): not the game day's doing
 	}
+	if st.replaces != "" {
+		w.emit(journal.Event{Type: journal.Note, Code: CodeDisplacedAgain, VM: node.vm, Job: st.key,
+			Reason: fmt.Sprintf("%s, which replaced %s, was displaced again: it came back on Spot node %s, evicted later", st.key, st.replaces, st.node)})
+	}
 	e := journal.Event{Type: journal.JobInterrupted, Job: st.key, VM: node.vm, Attempt: 1}
 	switch {
 	case vmGone:
@@ -396,6 +439,90 @@ func (w *Watcher) displace(st *podState, p *corev1.Pod) {
 	w.displaced[st.owner] = append(w.displaced[st.owner], displacement{job: st.key, since: time.Now()})
 }
 
+// notePending notes a new pod that will replace a displaced one of its
+// controller: it starts Pending, and the time until it is scheduled is the
+// capacity the cluster was missing.
+func (w *Watcher) notePending(st *podState, p *corev1.Pod) {
+	if !w.started || st.owner == "" || p.Spec.NodeName != "" {
+		return
+	}
+	q := w.displaced[st.owner]
+	if len(q) == 0 {
+		return
+	}
+	// The oldest displaced pod of the controller not yet spoken for.
+	for _, d := range q {
+		taken := false
+		for _, o := range w.pods {
+			if o != st && o.replaces == d.job && !o.resumeOf {
+				taken = true
+				break
+			}
+		}
+		if !taken {
+			st.replaces, st.pending = d.job, true
+			w.emit(journal.Event{Type: journal.Note, Code: CodePodPending, Job: d.job,
+				Reason: fmt.Sprintf("%s, replacing %s, is Pending", st.key, d.job)})
+			return
+		}
+	}
+}
+
+func (w *Watcher) onPDB(o any, deleted bool) {
+	b, ok := o.(*policyv1.PodDisruptionBudget)
+	if !ok {
+		if d, isTomb := o.(cache.DeletedFinalStateUnknown); isTomb {
+			b, ok = d.Obj.(*policyv1.PodDisruptionBudget)
+		}
+		if !ok {
+			return
+		}
+	}
+	w.mu.Lock()
+	defer w.unlock()
+	if deleted {
+		delete(w.pdbs, b.UID)
+		return
+	}
+	w.pdbs[b.UID] = b
+	for name, n := range w.nodes {
+		if n.cordoned && !n.drained {
+			w.checkPDBs(name)
+		}
+	}
+}
+
+// checkPDBs notes the budgets that allow no disruption while a cordoned
+// node holds pods they cover: the drain cannot move those pods.
+func (w *Watcher) checkPDBs(node string) {
+	for _, b := range w.pdbs {
+		if b.Status.DisruptionsAllowed > 0 {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(b.Spec.Selector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		for _, p := range w.pods {
+			if p.node != node || p.gone || p.key[:strings.IndexByte(p.key, '/')] != b.Namespace || !sel.Matches(p.labels) {
+				continue
+			}
+			key := node + "|" + string(b.UID)
+			if w.blocked[key] {
+				break
+			}
+			w.blocked[key] = true
+			vm := ""
+			if n := w.nodes[node]; n != nil {
+				vm = n.vm
+			}
+			w.emit(journal.Event{Type: journal.Note, Code: CodePDBBlocked, VM: vm, Job: p.key,
+				Reason: fmt.Sprintf("PodDisruptionBudget %s/%s allows no disruption: the drain of node %s cannot evict %s", b.Namespace, b.Name, node, p.key)})
+			break
+		}
+	}
+}
+
 // maybeResume takes a newly Ready pod of a controller as the replacement of
 // the oldest of its displaced pods still waiting.
 func (w *Watcher) maybeResume(st *podState, p *corev1.Pod) {
@@ -406,8 +533,17 @@ func (w *Watcher) maybeResume(st *podState, p *corev1.Pod) {
 	if len(q) == 0 {
 		return
 	}
-	d := q[0]
-	w.displaced[st.owner] = q[1:]
+	i := 0
+	if st.replaces != "" {
+		for j, d := range q {
+			if d.job == st.replaces {
+				i = j
+			}
+		}
+	}
+	d := q[i]
+	w.displaced[st.owner] = append(q[:i:i], q[i+1:]...)
+	st.replaces = d.job
 	st.resumeOf = true
 	vm := ""
 	if n := w.nodes[st.node]; n != nil {

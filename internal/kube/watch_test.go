@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
@@ -202,6 +203,12 @@ func TestAnEvictedNodeThroughTheKubernetesAPI(t *testing.T) {
 	assert.Contains(t, failed[0].Reason, "no controller")
 	assert.Empty(t, c.of(journal.EvictionDrained, ""), "the Job's pod was still there when the VM went: never drained")
 
+	pending, scheduled := c.of(journal.Note, CodePodPending), c.of(journal.Note, CodePodScheduled)
+	require.Len(t, pending, 1)
+	require.Len(t, scheduled, 1)
+	assert.Equal(t, "batch/web-a", pending[0].Job, "web-c replaces web-a")
+	assert.Equal(t, 20.0, scheduled[0].T-pending[0].T, "Pending for 20 s")
+
 	c.at(3600)
 	c.emit(journal.Event{Type: journal.RunEnded, Status: journal.StatusCompleted})
 	rep := c.acc.Report()
@@ -239,4 +246,29 @@ func TestOrdinaryDeletionsAreNotTheGameDays(t *testing.T) {
 	c.deletePod(web)
 	time.Sleep(50 * time.Millisecond)
 	assert.Empty(t, c.of(journal.JobInterrupted, ""))
+}
+
+// TestAPDBThatBlocksTheDrain: a budget that allows no disruption while the
+// cordoned node holds the pods it covers is noted on the node's timeline.
+func TestAPDBThatBlocksTheDrain(t *testing.T) {
+	n0 := node("aks-spot-0", "0")
+	db := pod("db-0", "aks-spot-0", "StatefulSet", "sts-db", true)
+	db.Labels["role"] = "db"
+	c := newCluster(t, n0, node("aks-spot-1", "1"), db)
+	pdb := &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "batch", UID: "pdb-db"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "db"}}},
+		Status:     policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0},
+	}
+	_, err := c.client.PolicyV1().PodDisruptionBudgets("batch").Create(context.Background(), pdb, metav1.CreateOptions{})
+	require.NoError(t, err)
+	c.at(10)
+	c.emit(journal.Event{Type: journal.EvictionRequested, VM: vmssID + "0", Cause: journal.CauseInjected})
+	cordon := n0.DeepCopy()
+	cordon.Spec.Unschedulable = true
+	c.updateNode(cordon)
+	c.wait("blocked", func() bool { return len(c.of(journal.Note, CodePDBBlocked)) == 1 })
+	b := c.of(journal.Note, CodePDBBlocked)[0]
+	assert.Equal(t, "batch/db-0", b.Job)
+	assert.Contains(t, b.Reason, "PodDisruptionBudget batch/db allows no disruption")
 }
