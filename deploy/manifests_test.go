@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -85,6 +86,52 @@ func TestSweepJobDecodesStrictly(t *testing.T) {
 	}
 	assert.Equal(t, itoa(n), shards, "the merge step waits for as many shards as the Job completes")
 	assert.Equal(t, pvcs[0].Name, volume(t, merge, "results").PersistentVolumeClaim.ClaimName)
+}
+
+// TestAKSManifestsDecodeStrictly: the read-only role and the nightly
+// CronJob decode with the Kubernetes API types, unknown fields refused, and
+// the role grants nothing but reading.
+func TestAKSManifestsDecodeStrictly(t *testing.T) {
+	var role *rbacv1.ClusterRole
+	var binding *rbacv1.ClusterRoleBinding
+	var account *corev1.ServiceAccount
+	for i, doc := range documents(t, filepath.Join("kubernetes", "aks-readonly-role.yaml")) {
+		var meta struct{ Kind string }
+		require.NoError(t, yaml.Unmarshal(doc, &meta), "document %d", i)
+		switch meta.Kind {
+		case "ClusterRole":
+			role = &rbacv1.ClusterRole{}
+			require.NoError(t, yaml.UnmarshalStrict(doc, role))
+		case "ClusterRoleBinding":
+			binding = &rbacv1.ClusterRoleBinding{}
+			require.NoError(t, yaml.UnmarshalStrict(doc, binding))
+		case "ServiceAccount":
+			account = &corev1.ServiceAccount{}
+			require.NoError(t, yaml.UnmarshalStrict(doc, account))
+		default:
+			t.Fatalf("document %d: unexpected kind %s", i, meta.Kind)
+		}
+	}
+	require.NotNil(t, role)
+	require.NotNil(t, binding)
+	require.NotNil(t, account)
+	for _, r := range role.Rules {
+		for _, v := range r.Verbs {
+			assert.Contains(t, []string{"get", "list", "watch"}, v, "the role only reads: %v", r)
+		}
+	}
+	assert.Equal(t, role.Name, binding.RoleRef.Name)
+	assert.Equal(t, account.Name, binding.Subjects[0].Name)
+
+	docs := documents(t, filepath.Join("kubernetes", "cronjob.yaml"))
+	require.Len(t, docs, 1)
+	var cj batchv1.CronJob
+	require.NoError(t, yaml.UnmarshalStrict(docs[0], &cj))
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	assert.Equal(t, account.Name, pod.ServiceAccountName)
+	assert.Equal(t, "true", cj.Spec.JobTemplate.Spec.Template.Labels["azure.workload.identity/use"])
+	args := strings.Join(pod.Containers[0].Args, " ")
+	assert.Contains(t, args, "run /gameday/gameday.yaml --no-tui --confirm any")
 }
 
 func volume(t *testing.T, j batchv1.Job, name string) corev1.Volume {
