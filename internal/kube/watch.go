@@ -414,7 +414,10 @@ func (w *Watcher) displace(st *podState, p *corev1.Pod) {
 		return
 	}
 	vmGone := w.evicted[strings.ToLower(node.vm)] || node.notReady
-	if !node.cordoned && !vmGone {
+	// Nodes and pods come on separate watches: a pod the drain evicted may
+	// arrive before its node's cordon. The eviction requested for the VM
+	// says it is the game day's doing as well.
+	if !node.cordoned && !vmGone && !w.targeted[strings.ToLower(node.vm)] {
 		return // an ordinary deletion (a rollout, a scale-in): not the game day's doing
 	}
 	if st.replaces != "" {
@@ -428,7 +431,7 @@ func (w *Watcher) displace(st *podState, p *corev1.Pod) {
 		e.Reason = fmt.Sprintf("pod %s died with node %s: the drain did not finish before the VM went", st.key, st.node)
 	default:
 		e.Released = true
-		e.Reason = fmt.Sprintf("pod %s was evicted from cordoned node %s", st.key, st.node)
+		e.Reason = fmt.Sprintf("pod %s was evicted from node %s, drained before its VM went", st.key, st.node)
 	}
 	w.emit(e)
 	if st.owner == "" {

@@ -176,6 +176,7 @@ func TestAnEvictedNodeThroughTheKubernetesAPI(t *testing.T) {
 	webC := pod("web-c", "", "ReplicaSet", "rs-web", false)
 	_, err := c.client.CoreV1().Pods("batch").Create(context.Background(), webC, metav1.CreateOptions{})
 	require.NoError(t, err)
+	c.wait("web-c Pending", func() bool { return len(c.of(journal.Note, CodePodPending)) == 1 })
 	c.at(70)
 	webC.Spec.NodeName = "aks-spot-1"
 	webC.Status.Phase, webC.Status.Conditions = corev1.PodRunning, []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
