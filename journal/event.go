@@ -77,6 +77,11 @@ const (
 	CauseOutage   = "outage"   // the zone went down
 )
 
+// CodeAKSPod marks job events about Kubernetes pods, written from the
+// cluster's API on an AKS game day; notes about the cluster carry codes
+// that start with "aks.".
+const CodeAKSPod = "aks.pod"
+
 // Run statuses in run.ended.
 const (
 	StatusCompleted = "completed"

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/spotdrill/spotdrill/journal"
@@ -82,6 +83,7 @@ type Accumulator struct {
 
 	cost costBook
 	evid evidence
+	aks  aksBook
 }
 
 var _ journal.Sink = (*Accumulator)(nil)
@@ -204,6 +206,7 @@ func (a *Accumulator) Emit(e *journal.Event) {
 		a.waves = append(a.waves, Wave{Name: e.Wave, T: e.T, Planned: e.At, Code: e.Code, Count: e.Count, Reason: e.Reason})
 	case journal.EvictionRequested, journal.EvictionNoticed, journal.EvictionDrained, journal.EvictionEvicted:
 		a.onEvictionPhase(e)
+		a.aks.onEviction(e)
 	case journal.EvictionUncorrelated:
 		a.onUncorrelated(e)
 	case journal.EvictionBlocked:
@@ -215,14 +218,23 @@ func (a *Accumulator) Emit(e *journal.Event) {
 		a.onEvictionFailed(e)
 	case journal.JobInterrupted:
 		a.onInterrupted(e)
+		if e.Code == journal.CodeAKSPod {
+			a.aks.onPod(e)
+		}
 	case journal.JobResumed:
 		a.recover(e.Job, e.T)
+		if e.Code == journal.CodeAKSPod {
+			a.aks.onPod(e)
+		}
 	case journal.JobCompleted:
 		a.onCompleted(e)
 	case journal.JobFailed:
 		if p, ok := a.pending[e.Job]; ok {
 			p.failed = true
 			a.pending[e.Job] = p
+		}
+		if e.Code == journal.CodeAKSPod {
+			a.aks.onPod(e)
 		}
 	case journal.VMRequested:
 		a.vmRequested++
@@ -251,6 +263,9 @@ func (a *Accumulator) Emit(e *journal.Event) {
 		a.onSample(e)
 	case journal.Note:
 		a.notes = append(a.notes, Note{T: e.T, Text: e.Reason})
+		if strings.HasPrefix(e.Code, "aks.") {
+			a.aks.onNote(e)
+		}
 	case journal.Aborted:
 		a.aborts = append(a.aborts, Abort{T: e.T, Code: e.Code, Value: e.Value, Reason: e.Reason})
 	case journal.WorkloadSummarized:

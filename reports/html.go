@@ -60,6 +60,8 @@ type htmlPage struct {
 	Charts                                                                    []htmlChart
 	SLOs, Timeline, Phases, Evictions, Blocked, Failed                        htmlTable
 	HasEvictions                                                              bool
+	AKSNodes, AKSPods                                                         htmlTable
+	AKS                                                                       *AKS
 	BlockedLine, FailedLine                                                   string
 	Detected                                                                  []htmlMode
 	Unseen                                                                    string
@@ -100,7 +102,11 @@ func buildPage(b *Bundle) (*htmlPage, error) {
 		Loud:     loudLine(r), Summary: an.Summary, Facts: facts(b),
 		SLOs: htmlOf(sloTable(g)), Timeline: htmlOf(timelineTable(r)), Phases: htmlOf(phaseTable(r)),
 		Evictions: htmlOf(evictionTable(r)), HasEvictions: len(r.Evictions) > 0,
+		AKS:             r.AKS,
 		Recommendations: an.Recommendations, ActionItems: an.ActionItems, Gaps: an.JournalGaps,
+	}
+	if r.AKS != nil {
+		p.AKSNodes, p.AKSPods = htmlOf(aksNodeTable(r.AKS)), htmlOf(aksPodTable(r.AKS))
 	}
 	cs, err := charts(b)
 	if err != nil {

@@ -58,6 +58,7 @@ type jsonReport struct {
 	ActionItems     []string          `json:"actionItems"`
 	JournalGaps     []string          `json:"journalGaps"`
 	Baseline        *jsonComparison   `json:"baseline,omitempty"`
+	AKS             *AKS              `json:"aks,omitempty"`
 	TTR             jsonDistributions `json:"distributions"`
 }
 
@@ -312,5 +313,6 @@ func buildJSON(b *Bundle) *jsonReport {
 		}
 		doc.Baseline = jc
 	}
+	doc.AKS = r.AKS
 	return doc
 }

@@ -59,6 +59,10 @@ func WriteMarkdown(w io.Writer, b *Bundle) error {
 		mdTable(m, evictionTable(r))
 	}
 
+	if a := r.AKS; a != nil {
+		writeAKSMD(m, a)
+	}
+
 	m.printf("\n## Failure modes\n\n")
 	writeFailureModesMD(m, an)
 
@@ -217,3 +221,23 @@ func mdText(s string) string {
 
 // mdCell escapes a table cell.
 func mdCell(s string) string { return mdText(s) }
+
+// writeAKSMD writes the AKS section: the evicted nodes' timelines and the
+// displaced pods, from the Kubernetes API.
+func writeAKSMD(m *stickyWriter, a *AKS) {
+	m.printf("\n## AKS\n\n")
+	m.printf("From the Kubernetes API: each evicted node's timeline, and each pod the game day displaced (DaemonSet pods left out).\n\n")
+	if len(a.Nodes) > 0 {
+		mdTable(m, aksNodeTable(a))
+	}
+	if len(a.Pods) > 0 {
+		m.printf("\n")
+		mdTable(m, aksPodTable(a))
+	}
+	for _, b := range a.PDBBlocks {
+		m.printf("\n- %s", mdText(b))
+	}
+	if len(a.PDBBlocks) > 0 {
+		m.printf("\n")
+	}
+}

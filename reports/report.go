@@ -44,6 +44,8 @@ type Report struct {
 	AllocationFailures []CodeCount `json:"allocationFailures,omitempty"`
 	// BootstrapFailures counts VMs that ran but never took work (F10).
 	BootstrapFailures int `json:"bootstrapFailures,omitempty"`
+	// AKS is what the cluster showed, on an AKS game day.
+	AKS *AKS `json:"aks,omitempty"`
 	// Workload is the workload summary's counts, nil when it never came.
 	Workload *journal.Summary `json:"workload,omitempty"`
 
@@ -310,6 +312,7 @@ func (a *Accumulator) build() *Report {
 		Aborts:             slices.Clone(a.aborts),
 		AllocationFailures: sortedCounts(a.allocFailedByCode),
 		BootstrapFailures:  a.bootstrapFailed,
+		AKS:                a.aks.build(),
 	}
 	r.BlockedByCode = blockedByCode(a.blocked)
 	if a.summary != nil {

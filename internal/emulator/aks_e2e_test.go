@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -248,4 +249,28 @@ func TestAKSGameDayThroughTheKubernetesAPI(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, ttr.Measured)
 	t.Logf("AKS game day: %d evictions, %d pods displaced, ttr.p95 %.2fs, TTRs %v", evicted, len(interrupted), ttr.Value, rep.TTRs)
+
+	// The report's AKS section: each evicted node's timeline, each pod.
+	require.NotNil(t, rep.AKS)
+	require.Len(t, rep.AKS.Nodes, 4)
+	for _, n := range rep.AKS.Nodes {
+		require.NotNil(t, n.Requested, n.VM)
+		require.NotNil(t, n.Cordoned, n.VM)
+		require.NotNil(t, n.Evicted, n.VM)
+		assert.GreaterOrEqual(t, *n.Cordoned, *n.Requested, "cordoned on the notice")
+		assert.GreaterOrEqual(t, n.Pods, 1)
+	}
+	for _, p := range rep.AKS.Pods {
+		if p.Lost {
+			continue
+		}
+		require.NotNil(t, p.TTR, p.Pod)
+		assert.True(t, p.Drained, p.Pod)
+		assert.NotEmpty(t, p.Replacement, p.Pod)
+	}
+	var md bytes.Buffer
+	require.NoError(t, reports.WriteMarkdown(&md, reports.NewBundle(rep, reports.Grade(rep, sc.SLOs), reports.AnalysisOptions{})))
+	section := md.String()[strings.Index(md.String(), "## AKS"):]
+	section = section[:strings.Index(section, "## Failure modes")]
+	t.Logf("%s", section)
 }

@@ -46,6 +46,9 @@ const (
 	// CodeDisplacedAgain is a replacement pod displaced in its turn: it came
 	// back on a Spot node evicted later in the game day.
 	CodeDisplacedAgain = "aks.displacedAgain"
+	// CodePod marks the job events the watcher writes for pods, so that the
+	// report's AKS section tells them from a workload's own.
+	CodePod = journal.CodeAKSPod
 )
 
 // Options configure a Watcher.
@@ -424,7 +427,7 @@ func (w *Watcher) displace(st *podState, p *corev1.Pod) {
 		w.emit(journal.Event{Type: journal.Note, Code: CodeDisplacedAgain, VM: node.vm, Job: st.key,
 			Reason: fmt.Sprintf("%s, which replaced %s, was displaced again: it came back on Spot node %s, evicted later", st.key, st.replaces, st.node)})
 	}
-	e := journal.Event{Type: journal.JobInterrupted, Job: st.key, VM: node.vm, Attempt: 1}
+	e := journal.Event{Type: journal.JobInterrupted, Job: st.key, VM: node.vm, Attempt: 1, Code: CodePod}
 	switch {
 	case vmGone:
 		e.DrainLate = true
@@ -435,7 +438,7 @@ func (w *Watcher) displace(st *podState, p *corev1.Pod) {
 	}
 	w.emit(e)
 	if st.owner == "" {
-		w.emit(journal.Event{Type: journal.JobFailed, Job: st.key, VM: node.vm,
+		w.emit(journal.Event{Type: journal.JobFailed, Job: st.key, VM: node.vm, Code: CodePod,
 			Reason: fmt.Sprintf("pod %s has no controller: nothing recreates it, its work is lost", st.key)})
 		return
 	}
@@ -552,7 +555,7 @@ func (w *Watcher) maybeResume(st *podState, p *corev1.Pod) {
 	if n := w.nodes[st.node]; n != nil {
 		vm = n.vm
 	}
-	w.emit(journal.Event{Type: journal.JobResumed, Job: d.job, VM: vm, Attempt: 2,
+	w.emit(journal.Event{Type: journal.JobResumed, Job: d.job, VM: vm, Attempt: 2, Code: CodePod,
 		Reason: fmt.Sprintf("%s %s is Ready on node %s in place of %s", strings.ToLower(st.kind), st.key, st.node, d.job)})
 }
 
