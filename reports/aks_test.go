@@ -40,8 +40,12 @@ func aksRun() *Accumulator {
 		note(91, "aks.notReady", "", "node aks-spot-3 is NotReady"),
 		pod(92, journal.JobInterrupted, "batch/train-x", func(e *journal.Event) { e.DrainLate = true }),
 		note(96, "aks.podScheduled", "batch/web-a", "batch/web-c, replacing batch/web-a, was scheduled on node aks-spot-4"),
-		pod(120, journal.JobResumed, "batch/web-a", func(e *journal.Event) { e.Reason = "replicaset batch/web-c is Ready on node aks-spot-4 in place of batch/web-a" }),
-		pod(150, journal.JobResumed, "batch/train-x", func(e *journal.Event) { e.Reason = "job batch/train-y is Ready on node aks-spot-4 in place of batch/train-x" }),
+		pod(120, journal.JobResumed, "batch/web-a", func(e *journal.Event) {
+			e.Reason = "replicaset batch/web-c is Ready on node aks-spot-4 in place of batch/web-a"
+		}),
+		pod(150, journal.JobResumed, "batch/train-x", func(e *journal.Event) {
+			e.Reason = "job batch/train-y is Ready on node aks-spot-4 in place of batch/train-x"
+		}),
 		note(200, "aks.nodeDeleted", "", "node aks-spot-3 was deleted from the cluster"),
 		ended(3600),
 	)
