@@ -175,7 +175,7 @@ func NewAzureWorld(sc *scenarios.Scenario, sink journal.Sink, opts AzureOptions)
 	if k := sc.Target.Azure.Kubernetes; k != nil {
 		client := opts.Kube
 		if client == nil {
-			if client, err = kubeClient(k); err != nil {
+			if client, err = KubeClient(k); err != nil {
 				return nil, err
 			}
 		}
@@ -190,10 +190,10 @@ func NewAzureWorld(sc *scenarios.Scenario, sink journal.Sink, opts AzureOptions)
 	return w, nil
 }
 
-// kubeClient reaches the cluster of target.azure.kubernetes: its kubeconfig
+// KubeClient reaches the cluster of target.azure.kubernetes: its kubeconfig
 // and context, else the usual resolution (KUBECONFIG, ~/.kube/config, or
-// the pod's own account in the cluster). The watcher only reads.
-func kubeClient(k *scenarios.KubernetesTarget) (kubernetes.Interface, error) {
+// the pod's own account in the cluster). spotdrill only reads with it.
+func KubeClient(k *scenarios.KubernetesTarget) (kubernetes.Interface, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if k.Kubeconfig != "" {
 		rules.ExplicitPath = k.Kubeconfig

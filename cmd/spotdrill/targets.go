@@ -17,6 +17,7 @@ import (
 	"github.com/spotdrill/spotdrill/blastradius"
 	"github.com/spotdrill/spotdrill/experiments"
 	"github.com/spotdrill/spotdrill/injector/azure"
+	"github.com/spotdrill/spotdrill/internal/kube"
 	"github.com/spotdrill/spotdrill/scenarios"
 )
 
@@ -80,6 +81,10 @@ type targetRow struct {
 	PowerState     string            `json:"powerState,omitempty"`
 	Tags           map[string]string `json:"tags,omitempty"`
 	Reason         string            `json:"reason,omitempty"`
+	// Node and Pods are the instance's node in the AKS cluster and the pods
+	// on it that count (target.azure.kubernetes).
+	Node string        `json:"node,omitempty"`
+	Pods []kube.PodRef `json:"pods,omitempty"`
 }
 
 // targetList is the output of `targets`.
@@ -89,6 +94,8 @@ type targetList struct {
 	ResourceGroups []string    `json:"resourceGroups,omitempty"`
 	Eligible       []targetRow `json:"eligible"`
 	Excluded       []targetRow `json:"excluded"`
+	// Cluster says the rows carry their nodes and pods.
+	Cluster bool `json:"cluster,omitempty"`
 }
 
 func targetsRun(opts *TargetsOptions) error {
@@ -143,6 +150,12 @@ func targetsRun(opts *TargetsOptions) error {
 	for _, id := range inv.Missing {
 		list.Excluded = append(list.Excluded, targetRow{ID: id, Name: id, Reason: "node not found: no VM or scale-set instance has this providerID (replaced or deleted?)"})
 	}
+	if k := sc.Target.Azure.Kubernetes; k != nil {
+		if err := clusterOf(sc, opts, list.Eligible); err != nil {
+			return withCode(ExitInternal, err)
+		}
+		list.Cluster = true
+	}
 	for _, rows := range [][]targetRow{list.Eligible, list.Excluded} {
 		sort.SliceStable(rows, func(i, j int) bool {
 			if rows[i].Pool != rows[j].Pool {
@@ -163,6 +176,32 @@ func targetsRun(opts *TargetsOptions) error {
 	}
 	if len(list.Eligible) == 0 {
 		return withCode(ExitRefused, errors.New("nothing eligible: no Spot VM that the scenario may evict (see the reasons above)"))
+	}
+	return nil
+}
+
+// clusterOf fills in, for an AKS game day, each eligible instance's node
+// and the pods on it that count, read once from the Kubernetes API.
+func clusterOf(sc *scenarios.Scenario, opts *TargetsOptions, rows []targetRow) error {
+	k := sc.Target.Azure.Kubernetes
+	client := opts.Azure.Kube
+	if client == nil {
+		var err error
+		if client, err = experiments.KubeClient(k); err != nil {
+			return err
+		}
+	}
+	inv, err := kube.Inventory(context.Background(), client, kube.Options{
+		Namespaces: k.Namespaces, Selector: k.Selector,
+		NodeID: func(pid string) (string, error) { return azure.NodeID(pid, sc.Target.Azure.Subscription) },
+	})
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if np, ok := inv[strings.ToLower(rows[i].ID)]; ok {
+			rows[i].Node, rows[i].Pods = np.Node, np.Pods
+		}
 	}
 	return nil
 }
@@ -192,6 +231,9 @@ func writeTargets(w io.Writer, l *targetList) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if l.Cluster {
+		writeCluster(&b, l.Eligible)
+	}
 	fmt.Fprintf(&b, "\nExcluded  %d VMs\n", len(l.Excluded))
 	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	if len(l.Excluded) > 0 {
@@ -215,4 +257,44 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeCluster prints each eligible instance's node and the pods an
+// eviction would displace, with what recreates them.
+func writeCluster(b *strings.Builder, rows []targetRow) {
+	nodes, pods, bare := 0, 0, 0
+	for _, r := range rows {
+		if r.Node != "" {
+			nodes++
+		}
+		pods += len(r.Pods)
+		for _, p := range r.Pods {
+			if p.Owner == "" {
+				bare++
+			}
+		}
+	}
+	fmt.Fprintf(b, "\nCluster   %d of them are nodes; %d pods that count run on them", nodes, pods)
+	if bare > 0 {
+		fmt.Fprintf(b, " (%d with no controller: lost if their node goes)", bare)
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		if r.Node == "" {
+			fmt.Fprintf(b, "  %s  no node in the cluster\n", r.Name)
+			continue
+		}
+		var list []string
+		for _, p := range r.Pods {
+			owner := p.Owner
+			if owner == "" {
+				owner = "no controller"
+			}
+			list = append(list, p.Pod+" ("+owner+")")
+		}
+		if len(list) == 0 {
+			list = []string{"no pod that counts"}
+		}
+		fmt.Fprintf(b, "  %s  node %s: %s\n", r.Name, r.Node, strings.Join(list, ", "))
+	}
 }

@@ -12,6 +12,7 @@
 package kube
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -579,4 +580,76 @@ func (w *Watcher) checkDrained(node string) {
 		return
 	}
 	w.emit(journal.Event{Type: journal.Note, Code: CodeDrained, VM: n.vm, Reason: reason})
+}
+
+// NodePods is a node of the cluster and the pods on it that count.
+type NodePods struct {
+	Node string   `json:"node"`
+	Pods []PodRef `json:"pods"`
+}
+
+// PodRef names a pod and what recreates it.
+type PodRef struct {
+	Pod string `json:"pod"`
+	// Owner is its controller, "Kind/name"; empty for a pod that nothing
+	// recreates (lost if its node goes).
+	Owner string `json:"owner,omitempty"`
+}
+
+// Inventory lists, once and read only, each Azure node of the cluster by
+// its VM's resource ID (lower case) with the pods on it that count
+// (DaemonSet and mirror pods left out).
+func Inventory(ctx context.Context, client kubernetes.Interface, opts Options) (map[string]NodePods, error) {
+	sel, err := labels.Parse(opts.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes selector %q: %w", opts.Selector, err)
+	}
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: list nodes: %w", err)
+	}
+	out := map[string]NodePods{}
+	byNode := map[string]string{}
+	for _, n := range nodes.Items {
+		if opts.NodeID == nil || n.Spec.ProviderID == "" {
+			continue
+		}
+		id, err := opts.NodeID(n.Spec.ProviderID)
+		if err != nil {
+			continue
+		}
+		key := strings.ToLower(id)
+		out[key] = NodePods{Node: n.Name, Pods: []PodRef{}}
+		byNode[n.Name] = key
+	}
+	namespaces := opts.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	for _, ns := range namespaces {
+		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes: list pods: %w", err)
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			key, ok := byNode[p.Spec.NodeName]
+			if !ok {
+				continue
+			}
+			if _, _, counted := countable(p); !counted {
+				continue
+			}
+			ref := PodRef{Pod: p.Namespace + "/" + p.Name}
+			for _, o := range p.OwnerReferences {
+				if o.Controller != nil && *o.Controller {
+					ref.Owner = o.Kind + "/" + o.Name
+				}
+			}
+			np := out[key]
+			np.Pods = append(np.Pods, ref)
+			out[key] = np
+		}
+	}
+	return out, nil
 }
