@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -110,4 +111,24 @@ func FuzzParseWith(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestKubernetesTargetValidation(t *testing.T) {
+	base := "apiVersion: spotdrill.dev/v1\nkind: GameDay\nmetadata: {name: x}\nduration: 1h\ntarget:\n  provider: azure\n  azure:\n    subscription: s\n    kubernetes: {selector: \"SEL\", namespaces: [NS]}\n"
+	for _, tc := range []struct{ sel, ns, err string }{
+		{"app=batch,tier!=web", "batch", ""},
+		{"a in (b", "batch", "target.azure.kubernetes.selector"},
+		{"app=batch", "Bad_NS", "target.azure.kubernetes.namespaces[0]"},
+	} {
+		text := strings.NewReplacer("SEL", tc.sel, "NS", tc.ns).Replace(base)
+		s, err := Parse([]byte(text), "k.yaml")
+		if tc.err == "" {
+			require.NoError(t, err)
+			assert.Equal(t, "app=batch,tier!=web", s.Target.Azure.Kubernetes.Selector)
+			continue
+		}
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "k.yaml:9:")
+		assert.Contains(t, err.Error(), tc.err)
+	}
 }
