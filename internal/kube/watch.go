@@ -30,6 +30,10 @@ import (
 	"github.com/spotdrill/spotdrill/journal"
 )
 
+// SpotLabel is the label AKS puts on the nodes of a pool, "spot" for a
+// Spot pool.
+const SpotLabel = "kubernetes.azure.com/scalesetpriority"
+
 // Codes of the notes the watcher writes on a node's timeline.
 const (
 	CodeCordoned    = "aks.cordoned"
@@ -99,11 +103,19 @@ type Watcher struct {
 	// out holds the events of one handler, written once the lock is let
 	// go: the run's bus hands them back to Emit.
 	out []journal.Event
+	// last is the last sample written; peak is the backlog's peak and area
+	// its integral since then, curBacklog the backlog since areaT.
+	last        journal.Sample
+	peak        int
+	area, areaT float64
+	curBacklog  int
+	sampledOnce bool
 }
 
 type nodeState struct {
 	vm                          string
 	cordoned, drained, notReady bool
+	ready, spot                 bool
 }
 
 type podState struct {
@@ -119,6 +131,7 @@ type podState struct {
 	// replaces is the displaced pod this one was noted as replacing.
 	replaces          string
 	pending, assigned bool
+	phase             corev1.PodPhase
 }
 
 type displacement struct {
@@ -215,7 +228,8 @@ func (w *Watcher) Start() error {
 	}
 	w.mu.Lock()
 	w.started = true
-	w.mu.Unlock()
+	w.sample() // the cluster as it is, the first point of the timeline
+	w.unlock()
 	return nil
 }
 
@@ -295,9 +309,14 @@ func (w *Watcher) onNode(o any, deleted bool) {
 	if vm == "" {
 		return
 	}
+	defer w.sample()
 	st, known := w.nodes[n.Name]
+	if known && !deleted {
+		st.ready, _ = ready(n.Status.Conditions)
+	}
 	if !known {
-		st = &nodeState{vm: vm}
+		st = &nodeState{vm: vm, spot: n.Labels[SpotLabel] == "spot"}
+		st.ready, _ = ready(n.Status.Conditions)
 		w.nodes[n.Name] = st
 		// The cluster as it was at the start is the baseline; a node that
 		// joins later is a replacement once Ready.
@@ -375,6 +394,7 @@ func (w *Watcher) onPod(o any, deleted bool) {
 	}
 	w.mu.Lock()
 	defer w.unlock()
+	defer w.sample()
 	st, known := w.pods[p.UID]
 	if !known {
 		st = &podState{key: p.Namespace + "/" + p.Name, owner: owner, kind: kind, labels: labels.Set(p.Labels), created: p.CreationTimestamp.Time}
@@ -401,6 +421,7 @@ func (w *Watcher) onPod(o any, deleted bool) {
 	if p.DeletionTimestamp != nil {
 		w.checkDrained(st.node)
 	}
+	st.phase = p.Status.Phase
 	if !st.ready && podReady(p) {
 		st.ready = true
 		w.maybeResume(st, p)
@@ -652,4 +673,45 @@ func Inventory(ctx context.Context, client kubernetes.Interface, opts Options) (
 		}
 	}
 	return out, nil
+}
+
+// sample writes the cluster's gauges when they change: Ready nodes (Spot
+// by the AKS pool label, the others Regular), the counted pods Pending as
+// the backlog and Running, with the backlog's peak and integral since the
+// last sample (M5). w.mu is held.
+func (w *Watcher) sample() {
+	if !w.started {
+		return
+	}
+	var s journal.Sample
+	for _, n := range w.nodes {
+		switch {
+		case !n.ready:
+		case n.spot:
+			s.Spot++
+		default:
+			s.Regular++
+		}
+	}
+	for _, p := range w.pods {
+		switch {
+		case p.gone:
+		case p.phase == corev1.PodPending:
+			s.Backlog++
+		case p.phase == corev1.PodRunning:
+			s.Running++
+		}
+	}
+	now := w.opts.Now().Seconds()
+	if w.sampledOnce {
+		w.area += float64(w.curBacklog) * max(0, now-w.areaT)
+	}
+	w.areaT, w.curBacklog = now, s.Backlog
+	w.peak = max(w.peak, s.Backlog)
+	if w.sampledOnce && s.Spot == w.last.Spot && s.Regular == w.last.Regular && s.Backlog == w.last.Backlog && s.Running == w.last.Running {
+		return
+	}
+	s.BacklogMax, s.BacklogArea = w.peak, w.area
+	w.emit(journal.Event{Type: journal.Sampled, Code: CodePod, Sample: &s})
+	w.last, w.peak, w.area, w.sampledOnce = s, s.Backlog, 0, true
 }

@@ -210,9 +210,23 @@ func TestAnEvictedNodeThroughTheKubernetesAPI(t *testing.T) {
 	assert.Equal(t, "batch/web-a", pending[0].Job, "web-c replaces web-a")
 	assert.Equal(t, 20.0, scheduled[0].T-pending[0].T, "Pending for 20 s")
 
+	// The cluster's gauges: web-c was Pending from 50 to 70 (M5).
+	var peak int
+	var area float64
+	for _, e := range c.of(journal.Sampled, "") {
+		peak = max(peak, e.Sample.BacklogMax)
+		area += e.Sample.BacklogArea
+	}
+	assert.Equal(t, 1, peak)
+	assert.Equal(t, 20.0, area, "one pod Pending for 20 s")
+
 	c.at(3600)
 	c.emit(journal.Event{Type: journal.RunEnded, Status: journal.StatusCompleted})
 	rep := c.acc.Report()
+	bm, ok := rep.Metric("queue.backlog.max")
+	require.True(t, ok)
+	assert.True(t, bm.Measured)
+	assert.Equal(t, 1.0, bm.Value, "Pending pods are the queue's backlog")
 	assert.Equal(t, []float64{30, 60}, rep.TTRs, "web-a Ready again 30 s after the eviction, train-x 60 s")
 	require.Len(t, rep.Unrecovered, 1)
 	assert.Equal(t, "batch/scratch", rep.Unrecovered[0].Job)
