@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +22,6 @@ import (
 	"github.com/spotdrill/spotdrill/internal/kube"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/reports"
-	"github.com/spotdrill/spotdrill/scenarios"
 )
 
 const aksOnEmulator = `apiVersion: spotdrill.dev/v1
@@ -184,18 +181,9 @@ func (c *aksCluster) play() {
 // the Kubernetes API, names the pod that had no controller as lost, and
 // shows the nodes' timelines in its AKS section.
 func TestAKSGameDayThroughTheKubernetesAPI(t *testing.T) {
-	fleet, err := scenarios.Load(filepath.Join("..", "..", "scenarios", "library", "batch-checkpointed.yaml"))
-	require.NoError(t, err)
-	fleet.Fleet.EvictionRate = 0
-	emu, err := emulator.New(fleet, emulator.Options{Speed: 200, Limits: &emulator.Limits{Off: true}})
-	require.NoError(t, err)
-	srv := httptest.NewServer(emu.Handler())
-	defer srv.Close()
-	emu.Start()
+	emu, srv := serveBatchFleet(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go emu.Run(ctx)
-	defer emu.Close()
 
 	cluster := newAKSCluster(t, emu)
 	sc := parse(t, aksOnEmulator)

@@ -56,21 +56,9 @@ slos:
 // states polled until the evictions land and the scale set replaces them,
 // and the report graded from the journal.
 func TestAzureProviderRunsAGameDayOverHTTP(t *testing.T) {
-	fleet, err := scenarios.Load(filepath.Join("..", "..", "scenarios", "library", "batch-checkpointed.yaml"))
-	require.NoError(t, err)
-	fleet.Fleet.EvictionRate = 0 // only the game day evicts
-	// At speed 200 the 30 s notice is 0.15 s and a replacement takes at
-	// most a second; the provider polls every 100 ms, which Azure's
-	// throttling would rightly refuse.
-	emu, err := emulator.New(fleet, emulator.Options{Speed: 200, Limits: &emulator.Limits{Off: true}})
-	require.NoError(t, err)
-	srv := httptest.NewServer(emu.Handler())
-	defer srv.Close()
-	emu.Start()
+	emu, srv := serveBatchFleet(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go emu.Run(ctx)
-	defer emu.Close()
 
 	sc := parse(t, batchOnEmulator)
 	var evs []journal.Event
@@ -126,4 +114,29 @@ func TestAzureProviderRunsAGameDayOverHTTP(t *testing.T) {
 		assert.False(t, d.Watched(), "no drain handler ran")
 	}
 	assert.Equal(t, 9, landed)
+}
+
+// serveBatchFleet serves the library's batch fleet on loopback, its market
+// quiet (only the game day evicts), at speed 200: the 30 s notice is 0.15 s
+// and a replacement takes at most a second, so the provider may poll every
+// 100 ms, which Azure's throttling would rightly refuse.
+func serveBatchFleet(t *testing.T) (*emulator.Emulator, *httptest.Server) {
+	t.Helper()
+	fleet, err := scenarios.Load(filepath.Join("..", "..", "scenarios", "library", "batch-checkpointed.yaml"))
+	require.NoError(t, err)
+	fleet.Fleet.EvictionRate = 0
+	emu, err := emulator.New(fleet, emulator.Options{Speed: 200, Limits: &emulator.Limits{Off: true}})
+	require.NoError(t, err)
+	srv := httptest.NewServer(emu.Handler())
+	emu.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { emu.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+		emu.Close()
+	})
+	return emu, srv
 }

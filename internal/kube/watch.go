@@ -294,14 +294,9 @@ func ready(conds []corev1.NodeCondition) (bool, bool) {
 }
 
 func (w *Watcher) onNode(o any, deleted bool) {
-	n, ok := o.(*corev1.Node)
+	n, ok := object[*corev1.Node](o)
 	if !ok {
-		if d, isTomb := o.(cache.DeletedFinalStateUnknown); isTomb {
-			n, ok = d.Obj.(*corev1.Node)
-		}
-		if !ok {
-			return
-		}
+		return
 	}
 	w.mu.Lock()
 	defer w.unlock()
@@ -379,14 +374,9 @@ func podReady(p *corev1.Pod) bool {
 }
 
 func (w *Watcher) onPod(o any, deleted bool) {
-	p, ok := o.(*corev1.Pod)
+	p, ok := object[*corev1.Pod](o)
 	if !ok {
-		if d, isTomb := o.(cache.DeletedFinalStateUnknown); isTomb {
-			p, ok = d.Obj.(*corev1.Pod)
-		}
-		if !ok {
-			return
-		}
+		return
 	}
 	owner, kind, counted := countable(p)
 	if !counted {
@@ -497,14 +487,9 @@ func (w *Watcher) notePending(st *podState, p *corev1.Pod) {
 }
 
 func (w *Watcher) onPDB(o any, deleted bool) {
-	b, ok := o.(*policyv1.PodDisruptionBudget)
+	b, ok := object[*policyv1.PodDisruptionBudget](o)
 	if !ok {
-		if d, isTomb := o.(cache.DeletedFinalStateUnknown); isTomb {
-			b, ok = d.Obj.(*policyv1.PodDisruptionBudget)
-		}
-		if !ok {
-			return
-		}
+		return
 	}
 	w.mu.Lock()
 	defer w.unlock()
@@ -714,4 +699,18 @@ func (w *Watcher) sample() {
 	s.BacklogMax, s.BacklogArea = w.peak, w.area
 	w.emit(journal.Event{Type: journal.Sampled, Code: CodePod, Sample: &s})
 	w.last, w.peak, w.area, w.sampledOnce = s, s.Backlog, 0, true
+}
+
+// object is the informer's object, or the last state of one deleted while
+// the watch was down.
+func object[T any](o any) (T, bool) {
+	if v, ok := o.(T); ok {
+		return v, true
+	}
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		v, ok := d.Obj.(T)
+		return v, ok
+	}
+	var zero T
+	return zero, false
 }
