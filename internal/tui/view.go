@@ -192,6 +192,8 @@ func (m *Model) badge() (badge, string) {
 		return badgeHalting, "STOPPING"
 	case m.abort != nil:
 		return badgeRecovering, "ABORTED · RECOVERING"
+	case m.confirmPlan != nil:
+		return badgeWaiting, "CONFIRM THE PLAN"
 	case m.progress.Waiting != "":
 		return badgeWaiting, "WAITING FOR n"
 	case m.control.Paused:
