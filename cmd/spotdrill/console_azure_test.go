@@ -101,7 +101,7 @@ func screenAll(t *testing.T, tm *teatest.TestModel, texts ...string) {
 // the fake subscription; the run completes.
 func TestConsoleRunsAGameDayOnAzure(t *testing.T) {
 	evs, res := consoleOnAzure(t, true, func(tm *teatest.TestModel, f *azurefake.Fleet) {
-		screenAll(t, tm, "START THE GAME DAY? Plan ", "10 Spot VMs frozen by resource ID, 2 waves", "wall clock")
+		screenAll(t, tm, "START THE GAME DAY? Plan ", "10 Spot VMs frozen by resource ID, 2 waves", "wall clock", "CONFIRM THE PLAN")
 		tm.Send(press("y"))
 		screen(t, tm, "Wave one is due")
 		tm.Send(press("n"))
