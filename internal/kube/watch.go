@@ -70,6 +70,10 @@ type Options struct {
 	Now func() time.Duration
 	// Resync is the informers' resync period; 0 for none.
 	Resync time.Duration
+	// SyncTimeout bounds the wait for the informers' first list; a minute
+	// if zero. An unreachable cluster fails the run's start instead of
+	// hanging it.
+	SyncTimeout time.Duration
 }
 
 // Watcher turns the cluster's nodes and pods into journal events.
@@ -223,8 +227,17 @@ func (w *Watcher) Start() error {
 	for _, f := range factories {
 		f.Start(w.stop)
 	}
-	if !cache.WaitForCacheSync(w.stop, synced...) {
-		return fmt.Errorf("kubernetes: the informers' caches did not sync")
+	timeout := w.opts.SyncTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	give := make(chan struct{})
+	timer := time.AfterFunc(timeout, func() { close(give) })
+	ok := cache.WaitForCacheSync(give, synced...)
+	timer.Stop()
+	if !ok {
+		w.Stop()
+		return fmt.Errorf("kubernetes: the cluster's nodes and pods could not be listed within %s (is the cluster reachable, and may this identity list nodes, pods and poddisruptionbudgets? see deploy/kubernetes/aks-readonly-role.yaml)", timeout)
 	}
 	w.mu.Lock()
 	w.started = true

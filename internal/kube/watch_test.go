@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/reports"
@@ -286,4 +289,23 @@ func TestAPDBThatBlocksTheDrain(t *testing.T) {
 	b := c.of(journal.Note, CodePDBBlocked)[0]
 	assert.Equal(t, "batch/db-0", b.Job)
 	assert.Contains(t, b.Reason, "PodDisruptionBudget batch/db allows no disruption")
+}
+
+// TestAnUnreachableClusterFailsTheStart: when nodes cannot be listed (no
+// permission, no cluster), the watcher gives up after its timeout and says
+// why, instead of hanging the run.
+func TestAnUnreachableClusterFailsTheStart(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, fmt.Errorf("nodes is forbidden")
+	})
+	w, err := New(client, journal.SinkFunc(func(*journal.Event) {}), Options{
+		Now: func() time.Duration { return 0 }, SyncTimeout: 200 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	begin := time.Now()
+	err = w.Start()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "could not be listed within 200ms")
+	assert.Less(t, time.Since(begin), 5*time.Second)
 }
