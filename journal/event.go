@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -355,4 +356,26 @@ func (v Values) appendJSON(b []byte) ([]byte, error) {
 		}
 	}
 	return append(b, ']'), nil
+}
+
+// ShortVM shortens an Azure resource ID to what a person reads as the VM's
+// name: "batch-spot/3" for a scale-set instance, the VM's name for a VM.
+// Other names (the simulated fleet's) are kept as they are.
+func ShortVM(id string) string {
+	if !strings.HasPrefix(id, "/subscriptions/") {
+		return id
+	}
+	lower := strings.ToLower(id)
+	if i := strings.LastIndex(lower, "/virtualmachinescalesets/"); i >= 0 {
+		rest := id[i+len("/virtualmachinescalesets/"):]
+		set, inst, ok := strings.Cut(rest, "/")
+		if _, n, ok2 := strings.Cut(inst, "/"); ok && ok2 {
+			return set + "/" + n
+		}
+		return set
+	}
+	if i := strings.LastIndex(lower, "/virtualmachines/"); i >= 0 {
+		return id[i+len("/virtualmachines/"):]
+	}
+	return id
 }

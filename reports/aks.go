@@ -201,7 +201,7 @@ func aksNodeTable(a *AKS) table {
 	t := table{Head: []string{"Node (VM)", "Requested", "Cordoned", "Drained", "Evicted", "NotReady", "Deleted", "Pods displaced"},
 		Right: []bool{false, true, true, true, true, true, true, true}}
 	for _, n := range a.Nodes {
-		t.Rows = append(t.Rows, []string{shortID(n.VM), clockOpt(n.Requested), clockOpt(n.Cordoned), clockOpt(n.Drained),
+		t.Rows = append(t.Rows, []string{journal.ShortVM(n.VM), clockOpt(n.Requested), clockOpt(n.Cordoned), clockOpt(n.Drained),
 			clockOpt(n.Evicted), clockOpt(n.NotReady), clockOpt(n.Deleted), strconv.Itoa(n.Pods)})
 	}
 	return t
@@ -224,24 +224,7 @@ func aksPodTable(a *AKS) table {
 		if p.Pending != nil && p.Scheduled != nil {
 			pending = fmtS(*p.Scheduled - *p.Pending)
 		}
-		t.Rows = append(t.Rows, []string{p.Pod, shortID(p.VM), Clock(p.Displaced), how, pending, clockOpt(p.Ready), durOpt(p.TTR), withDefault(p.Replacement, "–")})
+		t.Rows = append(t.Rows, []string{p.Pod, journal.ShortVM(p.VM), Clock(p.Displaced), how, pending, clockOpt(p.Ready), durOpt(p.TTR), withDefault(p.Replacement, "–")})
 	}
 	return t
-}
-
-// shortID shows a VM's resource ID as its scale set and instance, or its
-// name.
-func shortID(id string) string {
-	lower := strings.ToLower(id)
-	if i := strings.LastIndex(lower, "/virtualmachinescalesets/"); i >= 0 {
-		rest := id[i+len("/virtualmachinescalesets/"):]
-		if set, inst, ok := strings.Cut(rest, "/virtualMachines/"); ok {
-			return set + "/" + inst
-		}
-		return rest
-	}
-	if i := strings.LastIndex(lower, "/virtualmachines/"); i >= 0 {
-		return id[i+len("/virtualmachines/"):]
-	}
-	return id
 }

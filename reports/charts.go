@@ -58,7 +58,9 @@ const (
 	maxBars = 60
 )
 
-func sans(size vg.Length) font.Font {
+// ChartFont is the charts' type: Liberation Sans, whose metrics the pages'
+// CSS fonts share.
+func ChartFont(size vg.Length) font.Font {
 	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
 }
 
@@ -66,14 +68,14 @@ func sans(size vg.Length) font.Font {
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
-	p.Title.TextStyle.Font = sans(12)
+	p.Title.TextStyle.Font = ChartFont(12)
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = sans(10)
-		a.Tick.Label.Font = sans(9)
+		a.Label.TextStyle.Font = ChartFont(10)
+		a.Tick.Label.Font = ChartFont(9)
 	}
-	p.Legend.TextStyle.Font = sans(9)
+	p.Legend.TextStyle.Font = ChartFont(9)
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), vg.Points(-2)
 	p.Legend.Padding = vg.Points(3)
@@ -470,13 +472,13 @@ func renderStack(plots []*plot.Plot, w, h vg.Length) (string, error) {
 	if _, err := c.WriteTo(&buf); err != nil {
 		return "", fmt.Errorf("render chart: %w", err)
 	}
-	return inlineSVG(buf.String()), nil
+	return InlineSVG(buf.String()), nil
 }
 
-// inlineSVG makes a standalone SVG document fit for inlining in HTML: no
+// InlineSVG makes a standalone SVG document fit for inlining in HTML: no
 // XML prolog or generator comment, and sized by the page instead of in
 // points.
-func inlineSVG(s string) string {
+func InlineSVG(s string) string {
 	if i := strings.Index(s, "<svg"); i >= 0 {
 		s = s[i:]
 	}

@@ -10,12 +10,12 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/spotdrill/spotdrill/reports"
 	"github.com/spotdrill/spotdrill/scenarios"
 )
 
@@ -156,10 +156,6 @@ func lineCount(res *Result) int {
 	return n
 }
 
-func sans(size vg.Length) font.Font {
-	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
-}
-
 // metricChart draws a metric's mean against the first parameter, with its
 // 95 % confidence band, a line per combination of the other parameters.
 func metricChart(res *Result, metric string) (htmlChart, error) {
@@ -167,14 +163,14 @@ func metricChart(res *Result, metric string) (htmlChart, error) {
 	first := res.Grid[0]
 	p := plot.New()
 	p.Title.Text = metric
-	p.Title.TextStyle.Font = sans(12)
+	p.Title.TextStyle.Font = reports.ChartFont(12)
 	p.X.Label.Text = first.Path
 	p.Y.Label.Text = m.Unit.String()
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = sans(10)
-		a.Tick.Label.Font = sans(9)
+		a.Label.TextStyle.Font = reports.ChartFont(10)
+		a.Tick.Label.Font = reports.ChartFont(9)
 	}
-	p.Legend.TextStyle.Font = sans(9)
+	p.Legend.TextStyle.Font = reports.ChartFont(9)
 	p.Legend.Top = true
 	grid := plotter.NewGrid()
 	grid.Vertical.Color, grid.Horizontal.Color = color.Gray{Y: 225}, color.Gray{Y: 225}
@@ -250,7 +246,7 @@ func metricChart(res *Result, metric string) (htmlChart, error) {
 		return htmlChart{}, fmt.Errorf("chart %s: %w", metric, err)
 	}
 	caption := fmt.Sprintf("Mean of %s (%s) across seeds, with its 95%% confidence interval as a band.", metric, m.About)
-	return htmlChart{Title: metric, Caption: caption, SVG: template.HTML(inlineSVG(buf.String()))}, nil
+	return htmlChart{Title: metric, Caption: caption, SVG: template.HTML(reports.InlineSVG(buf.String()))}, nil
 }
 
 // otherLabel names line l: the values of the parameters after the first.
@@ -261,17 +257,6 @@ func otherLabel(res *Result, l int) string {
 		parts = append(parts, g.Path+"="+vals[j+1])
 	}
 	return strings.Join(parts, ", ")
-}
-
-// inlineSVG drops the prolog and lets the page size the chart.
-func inlineSVG(s string) string {
-	if i := strings.Index(s, "<svg"); i >= 0 {
-		s = s[i:]
-	}
-	if i := strings.Index(s, " viewBox="); i >= 0 && strings.HasPrefix(s, "<svg ") {
-		s = `<svg class="chart" role="img" preserveAspectRatio="xMidYMid meet"` + s[i:]
-	}
-	return s
 }
 
 // heatMaps draws, for a two-parameter grid, the chance that any SLO

@@ -281,7 +281,7 @@ func best(res *Result, g Goal) *Best {
 		among, whose = "the only grid point that met", "its"
 	}
 	b.Summary = fmt.Sprintf("%s has the %s mean %s, %s%s, %s %s in at least %s of %s runs.",
-		label(res.Grid, pr.values), verb, g.Metric, scenarios.FormatValue(m.Unit, b.Mean), ciPhrase(m.Unit, b.CI95),
+		pointLabel(res.Grid, pr.values), verb, g.Metric, scenarios.FormatValue(m.Unit, b.Mean), ciPhrase(m.Unit, b.CI95),
 		among, sloPhrase(g), scenarios.FormatValue(scenarios.UnitFraction, g.Probability), whose)
 	if len(cands) == 1 {
 		b.Distinct = true
@@ -290,7 +290,7 @@ func best(res *Result, g Goal) *Best {
 	second := cands[1]
 	b.RunnerUp = &RunnerUp{Point: second.point, Params: res.Points[second.point].Params, Mean: *second.stat.Mean, CI95: second.stat.CI95}
 	b.Distinct = !overlap(b.CI95, second.stat.CI95) && b.Mean != *second.stat.Mean
-	other := label(res.Grid, res.Points[second.point].values)
+	other := pointLabel(res.Grid, res.Points[second.point].values)
 	if b.Distinct {
 		b.Summary += fmt.Sprintf(" Its interval does not overlap the runner-up's (%s, %s%s): the choice holds at 95%% confidence.",
 			other, scenarios.FormatValue(m.Unit, *second.stat.Mean), ciPhrase(m.Unit, second.stat.CI95))
@@ -362,6 +362,3 @@ func joinAnd(xs []string) string {
 	}
 	return out
 }
-
-// label writes a grid point for a reader.
-func label(grid []Param, values []string) string { return pointLabel(grid, values) }

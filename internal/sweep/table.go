@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +18,7 @@ import (
 func ShownMetrics(res *Result, extra []string) []string {
 	var out []string
 	add := func(name string) {
-		if _, ok := scenarios.LookupMetric(name); ok && !contains(out, name) {
+		if _, ok := scenarios.LookupMetric(name); ok && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
@@ -35,15 +36,6 @@ func ShownMetrics(res *Result, extra []string) []string {
 		}
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // WriteTable prints the sweep as a table: a row per grid point with the

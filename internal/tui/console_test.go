@@ -16,40 +16,24 @@ import (
 	"github.com/spotdrill/spotdrill/scenarios"
 )
 
-// playJournal runs a scenario and returns its journal; with a console, the
-// console program subscribes to the bus and steers the run, and drive
-// presses its keys.
-func playJournal(t *testing.T, sc *scenarios.Scenario, console func(*Model) func(*teatest.TestModel)) []byte {
+// playJournal runs a scenario and returns its journal; with drive, the
+// console subscribes to the bus and steers the run in manual mode, and
+// drive presses its keys.
+func playJournal(t *testing.T, sc *scenarios.Scenario, drive func(*teatest.TestModel)) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	jw := journal.NewWriter(&buf)
-	live := reports.NewAccumulator()
-	feed := NewFeed(time.Millisecond)
-	bus := journal.NewBus(jw, live)
-	w, err := experiments.NewSimWorld(sc, bus, sim.Options{})
-	require.NoError(t, err)
-	cfg := experiments.Config{Scenario: sc, World: w, Bus: bus, Live: live}
-	if console == nil {
-		_, err = experiments.Run(context.Background(), cfg)
-		require.NoError(t, err)
+	if drive != nil {
+		consoleRun(t, sc, experiments.NewControl(0, true), jw, drive)
 		require.NoError(t, jw.Close())
 		return buf.Bytes()
 	}
-	bus.Subscribe(feed)
-	cfg.Control = experiments.NewControl(0, true)
-	cfg.Progress = feed.Progress
-	m := New(Options{Scenario: sc, Feed: feed, Control: cfg.Control, Live: live, Clock: fixedClock})
-	drive := console(m)
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
-	done := make(chan error, 1)
-	go func() {
-		res, err := experiments.Run(context.Background(), cfg)
-		feed.Finish(res, err)
-		done <- err
-	}()
-	drive(tm)
-	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
-	require.NoError(t, <-done)
+	live := reports.NewAccumulator()
+	bus := journal.NewBus(jw, live)
+	w, err := experiments.NewSimWorld(sc, bus, sim.Options{})
+	require.NoError(t, err)
+	_, err = experiments.Run(context.Background(), experiments.Config{Scenario: sc, World: w, Bus: bus, Live: live})
+	require.NoError(t, err)
 	require.NoError(t, jw.Close())
 	return buf.Bytes()
 }
@@ -66,15 +50,13 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, text string) {
 // only through the Control.
 func TestConsoleRunWritesTheHeadlessJournal(t *testing.T) {
 	headless := playJournal(t, loadScenario(t, "batch-checkpointed.yaml"), nil)
-	console := playJournal(t, loadScenario(t, "batch-checkpointed.yaml"), func(m *Model) func(*teatest.TestModel) {
-		return func(tm *teatest.TestModel) {
-			for _, wave := range []string{"first-strike", "zone-2-slice", "last-call"} {
-				waitScreen(t, tm, "Wave "+wave+" is due")
-				tm.Send(press("n"))
-			}
-			waitScreen(t, tm, "COMPLETED")
-			tm.Send(press("q"))
+	console := playJournal(t, loadScenario(t, "batch-checkpointed.yaml"), func(tm *teatest.TestModel) {
+		for _, wave := range []string{"first-strike", "zone-2-slice", "last-call"} {
+			waitScreen(t, tm, "Wave "+wave+" is due")
+			tm.Send(press("n"))
 		}
+		waitScreen(t, tm, "COMPLETED")
+		tm.Send(press("q"))
 	})
 	require.True(t, bytes.Equal(headless, console), "same seed, same keys: same journal")
 }

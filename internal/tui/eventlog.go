@@ -155,7 +155,7 @@ func describe(ev *journal.Event) (level logLevel, text string, ok bool) {
 	// A real fleet names its VMs by resource ID: the log shows the part a
 	// person reads (the scale set and instance, or the VM's name).
 	c := *ev
-	c.VM, c.Replaces = shortVM(c.VM), shortVM(c.Replaces)
+	c.VM, c.Replaces = journal.ShortVM(c.VM), journal.ShortVM(c.Replaces)
 	e := &c
 	where := poolZone(e.VM, e.Pool, e.Zone)
 	switch e.Type {
@@ -282,26 +282,4 @@ func poolZone(vm, pool, zone string) string {
 		return " in z" + zone
 	}
 	return fmt.Sprintf(" in %s z%s", pool, zone)
-}
-
-// shortVM shortens an Azure resource ID to what names the VM in the run:
-// "batch-spot/3" for a scale-set instance, the VM's name for a VM. Other
-// names are kept.
-func shortVM(id string) string {
-	if !strings.HasPrefix(id, "/subscriptions/") {
-		return id
-	}
-	lower := strings.ToLower(id)
-	if i := strings.LastIndex(lower, "/virtualmachinescalesets/"); i >= 0 {
-		rest := id[i+len("/virtualmachinescalesets/"):]
-		set, inst, ok := strings.Cut(rest, "/")
-		if _, n, ok2 := strings.Cut(inst, "/"); ok && ok2 {
-			return set + "/" + n
-		}
-		return set
-	}
-	if i := strings.LastIndex(lower, "/virtualmachines/"); i >= 0 {
-		return id[i+len("/virtualmachines/"):]
-	}
-	return id
 }

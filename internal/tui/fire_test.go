@@ -13,17 +13,17 @@ import (
 	"github.com/spotdrill/spotdrill/internal/sim"
 	"github.com/spotdrill/spotdrill/journal"
 	"github.com/spotdrill/spotdrill/reports"
+	"github.com/spotdrill/spotdrill/scenarios"
 )
 
-// consoleRun plays the scenario under the console with the given control
-// and key presses, and returns the journal's events.
-func consoleRun(t *testing.T, ctl *experiments.Control, drive func(*teatest.TestModel)) []journal.Event {
+// consoleRun plays sc under the console with the given control and key
+// presses, its journal going to sink, and returns the journal's events.
+func consoleRun(t *testing.T, sc *scenarios.Scenario, ctl *experiments.Control, sink journal.Sink, drive func(*teatest.TestModel)) []journal.Event {
 	t.Helper()
-	sc := loadScenario(t, "batch-checkpointed.yaml")
 	var evs []journal.Event
 	live := reports.NewAccumulator()
 	feed := NewFeed(time.Millisecond)
-	bus := journal.NewBus(journal.SinkFunc(func(e *journal.Event) { evs = append(evs, *e) }), live, feed)
+	bus := journal.NewBus(sink, journal.SinkFunc(func(e *journal.Event) { evs = append(evs, *e) }), live, feed)
 	w, err := experiments.NewSimWorld(sc, bus, sim.Options{})
 	require.NoError(t, err)
 	cfg := experiments.Config{Scenario: sc, World: w, Bus: bus, Live: live, Control: ctl, Progress: feed.Progress}
@@ -41,6 +41,8 @@ func consoleRun(t *testing.T, ctl *experiments.Control, drive func(*teatest.Test
 	return evs
 }
 
+var discard = journal.SinkFunc(func(*journal.Event) {})
+
 func firstWave(t *testing.T, evs []journal.Event) journal.Event {
 	t.Helper()
 	for _, e := range evs {
@@ -56,7 +58,7 @@ func firstWave(t *testing.T, evs []journal.Event) journal.Event {
 // ahead of its time; the journal records when it was planned for.
 func TestNFiresTheNextWaveNow(t *testing.T) {
 	ctl := experiments.NewControl(60, true)
-	evs := consoleRun(t, ctl, func(tm *teatest.TestModel) {
+	evs := consoleRun(t, loadScenario(t, "batch-checkpointed.yaml"), ctl, discard, func(tm *teatest.TestModel) {
 		waitScreen(t, tm, "first-strike")
 		tm.Send(press("n"))
 		waitScreen(t, tm, "firing wave first-strike now (planned for 0:30:00)")
@@ -79,7 +81,7 @@ func TestNFiresTheNextWaveNow(t *testing.T) {
 // keeps the schedule, y fires now.
 func TestNAsksBeforeFiringAheadOfSchedule(t *testing.T) {
 	ctl := experiments.NewControl(60, false)
-	evs := consoleRun(t, ctl, func(tm *teatest.TestModel) {
+	evs := consoleRun(t, loadScenario(t, "batch-checkpointed.yaml"), ctl, discard, func(tm *teatest.TestModel) {
 		waitScreen(t, tm, "first-strike")
 		tm.Send(press("n"))
 		waitScreen(t, tm, "FIRE WAVE first-strike NOW")
@@ -103,15 +105,4 @@ func TestNAsksBeforeFiringAheadOfSchedule(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, waves, "the other waves fire at their times")
-}
-
-func TestShortVM(t *testing.T) {
-	for in, want := range map[string]string{
-		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/batch-spot/virtualMachines/11": "batch-spot/11",
-		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/gpu-0":                                 "gpu-0",
-		"batch-spot_3": "batch-spot_3",
-		"":             "",
-	} {
-		assert.Equal(t, want, shortVM(in), in)
-	}
 }
